@@ -1,0 +1,110 @@
+/* Internal state of configurations, VMs and vCPUs, shared by the core's units. */
+#ifndef UHYVE_PRIVATE_H
+#define UHYVE_PRIVATE_H
+
+#include <glib.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "uhyve/uhyve.h"
+
+#include "elf_loader.h"
+#include "error.h"
+#include "guest_mem.h"
+#include "guest_setup.h"
+#include "output.h"
+
+struct uhyve_fallback;
+
+struct uhyve_config {
+	uint64_t memory_size;
+	uint32_t cpu_count;
+	GPtrArray *kernel_args; /* char * */
+	GPtrArray *app_args;    /* char * */
+	GPtrArray *env;         /* char * "KEY=VALUE", keys unique */
+	bool aslr;
+	enum uhyve_output_kind output_kind;
+	char *output_path;
+	enum uhyve_log_level log_level;
+	GArray *affinity; /* uint32_t host CPU per vCPU */
+	bool thp;
+	bool ksm;
+	bool pit;
+	bool cpu_pm;
+	bool stats;
+	char *tempdir;
+	enum uhyve_file_isolation isolation;
+	unsigned io_mode;
+	uint16_t gdb_port;
+};
+
+/* Returns a deep copy of `config`, or NULL without memory. */
+struct uhyve_config *config_copy(const struct uhyve_config *config);
+
+struct uhyve_vcpu {
+	struct uhyve_vm *vm;
+	uint32_t id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	struct uhyve_fallback *fallback;
+	struct uhyve_vcpu_stats stats;
+	char *error; /* why this vCPU ended the run, or NULL */
+};
+
+/* Why a run ended; the first reason recorded wins. */
+enum run_end {
+	RUN_END_NONE = 0,
+	RUN_END_EXIT,   /* the guest's Exit hypercall */
+	RUN_END_STOP,   /* uhyve_vm_stop() */
+	RUN_END_CRASH,  /* a vCPU failed; its error says why */
+};
+
+struct uhyve_vm {
+	struct uhyve_config *config;
+	char *kernel_path;
+	struct kernel_image image;
+	struct guest_mem mem;
+	struct guest_layout layout;
+	uint32_t tsc_khz;
+	struct v1_command_line command_line;
+	char *bootargs;
+
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct uhyve_vcpu *vcpus;
+	uint32_t vcpu_count;
+
+	struct output output;
+
+	atomic_int run_end;   /* enum run_end */
+	int exit_code;        /* valid with RUN_END_EXIT */
+	int crashed_vcpu;     /* valid with RUN_END_CRASH */
+	atomic_bool running;  /* vCPU threads exist */
+	bool has_run;
+	pthread_mutex_t lock; /* guards run_end's companions */
+	GHashTable *logged_ports; /* ports and addresses already warned about */
+};
+
+/* Records why the run ends (only the first call has an effect) and kicks
+ * every vCPU out of KVM_RUN. Returns true for the call that won. */
+bool vm_end_run(struct uhyve_vm *vm, enum run_end reason, int exit_code,
+		int vcpu_id);
+
+/* Logs through GLib under the "uhyve" domain when the VM's configured
+ * verbosity allows `level`, with the source location. */
+#define vm_log(vm, level, ...)                                                 \
+	do {                                                                   \
+		if ((vm)->config->log_level >= (level))                        \
+			log_message((level), G_STRLOC, __VA_ARGS__);          \
+	} while (0)
+
+void log_message(enum uhyve_log_level level, const char *location,
+		 const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* UHYVE_PRIVATE_H */

@@ -1,0 +1,35 @@
+/* Completion of guest instructions that the host's KVM reports it cannot emulate. */
+#ifndef UHYVE_X86_64_FALLBACK_H
+#define UHYVE_X86_64_FALLBACK_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#include "../guest_mem.h"
+
+/* Per-vCPU state of the fallback (for example a cached emulator). */
+struct uhyve_fallback;
+
+/* Creates the fallback state for one vCPU. Returns 0 or -ENOMEM. */
+int uhyve_fallback_new(struct uhyve_fallback **fallback);
+
+/* Frees it. NULL is allowed. */
+void uhyve_fallback_free(struct uhyve_fallback *fallback);
+
+/*
+ * Completes the guest instruction at the vCPU's rip after KVM_RUN returned
+ * KVM_EXIT_INTERNAL_ERROR with suberror KVM_INTERNAL_ERROR_EMULATION, so
+ * that the caller can re-enter KVM_RUN. `vcpu_fd` is the vCPU, `run` its
+ * shared kvm_run page, `mem` the guest memory.
+ *
+ * Returns 0 when the vCPU state was updated (the instruction completed, or
+ * an exception was injected for the guest), adding the number of
+ * instructions completed to *instructions. Returns a negative errno value
+ * when it cannot complete the instruction; then *error (if not NULL)
+ * receives a message that names the rip and the instruction bytes.
+ */
+int uhyve_fallback_complete(struct uhyve_fallback *fallback, int vcpu_fd,
+			    struct kvm_run *run, const struct guest_mem *mem,
+			    uint64_t *instructions, char **error);
+
+#endif /* UHYVE_X86_64_FALLBACK_H */
