@@ -70,7 +70,7 @@ static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
 
 	if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
 		if (output_write(&call->vm->output, host, len))
-			vm_log(call->vm, UHYVE_LOG_WARNING,
+			vm_warn_guest(call->vm,
 			       "writing %zu bytes of guest output failed", len);
 		return (ssize_t)len;
 	}
@@ -113,7 +113,7 @@ static ssize_t transfer(struct file_call *call, int32_t guest_fd,
 
 static void warn_block(struct file_call *call, const char *what)
 {
-	vm_log(call->vm, UHYVE_LOG_WARNING,
+	vm_warn_guest(call->vm,
 	       "%s block at %#llx lies outside guest memory; call ignored",
 	       what, (unsigned long long)call->block);
 }

@@ -55,7 +55,7 @@ const char *uhyve_hypercall_name(enum uhyve_hypercall_id id)
  * flood the log. */
 static void warn_bad_block(struct call *call, uint16_t port, const char *what)
 {
-	vm_log(call->vm, UHYVE_LOG_WARNING,
+	vm_warn_guest(call->vm,
 	       "port %#x: %s at %#llx lies outside guest memory; call ignored",
 	       port, what, (unsigned long long)call->arg);
 }
@@ -64,7 +64,7 @@ static enum hypercall_result write_output(struct call *call, const void *data,
 					  size_t len)
 {
 	if (output_write(&call->vm->output, data, len))
-		vm_log(call->vm, UHYVE_LOG_WARNING,
+		vm_warn_guest(call->vm,
 		       "writing %zu bytes of guest output failed", len);
 	return HYPERCALL_CONTINUE;
 }
@@ -102,7 +102,7 @@ static enum hypercall_result write_guest_buffer(struct call *call,
 	const void *data = guest_mem_range(&call->vm->mem, buf, len);
 
 	if (!data) {
-		vm_log(call->vm, UHYVE_LOG_WARNING,
+		vm_warn_guest(call->vm,
 		       "port %#x: buffer [%#llx, +%llu) lies outside guest "
 		       "memory; call ignored", port, (unsigned long long)buf,
 		       (unsigned long long)len);
@@ -195,7 +195,7 @@ static void copy_strings_to_guest(struct call *call, uint64_t array,
 		mem, array, (uint64_t)strings->len * sizeof(uint64_t));
 
 	if (!slots) {
-		vm_log(call->vm, UHYVE_LOG_WARNING,
+		vm_warn_guest(call->vm,
 		       "Cmdval: %s array at %#llx lies outside guest memory",
 		       what, (unsigned long long)array);
 		return;
@@ -209,7 +209,7 @@ static void copy_strings_to_guest(struct call *call, uint64_t array,
 		memcpy(&target, &slots[i], sizeof(target));
 		dest = guest_mem_range(mem, target, size);
 		if (!dest) {
-			vm_log(call->vm, UHYVE_LOG_WARNING,
+			vm_warn_guest(call->vm,
 			       "Cmdval: %s %u at %#llx lies outside guest "
 			       "memory", what, i, (unsigned long long)target);
 			return;
@@ -321,7 +321,7 @@ enum hypercall_result hypercall_dispatch(struct uhyve_vm *vm,
 	*id = hypercall->id;
 
 	if (hypercall->version == 2 && cpu->get_rdi(cpu->opaque, &call.arg)) {
-		vm_log(vm, UHYVE_LOG_WARNING,
+		vm_warn_guest(vm,
 		       "port %#x: reading rdi failed; call ignored", port);
 		return HYPERCALL_CONTINUE;
 	}

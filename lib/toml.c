@@ -1,4 +1,4 @@
-/* A strict reader for the subset of TOML 1.0 that uhyve.toml and hermit.toml use. */
+/* A strict reader for the TOML subset of uhyve.toml and hermit.toml. */
 #include "toml.h"
 
 #include "error.h"
@@ -85,8 +85,7 @@ struct parser {
 	struct toml_table *table; /* table of the current section */
 };
 
-#define VALID_ESCAPES                                                          \
-	"\\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX"
+#define VALID_ESCAPES "\\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX"
 
 /* Characters shown of a long invalid value in messages. */
 #define TOKEN_DISPLAY_MAX 40
@@ -175,7 +174,7 @@ static bool is_bare_key_char(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* Control characters other than tab, which TOML bans in strings and comments. */
+/* Control characters other than tab, banned in strings and comments. */
 static bool is_banned_control(unsigned char c)
 {
 	return (c < 0x20 && c != '\t') || c == 0x7f;
@@ -246,7 +245,7 @@ static int vfail(struct parser *ps, int code, unsigned line, unsigned column,
 
 /* Reports invalid TOML at `at` on the current line and returns -EINVAL. */
 static int fail_at(struct parser *ps, const char *at, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail_at(struct parser *ps, const char *at, const char *format, ...)
 {
@@ -262,7 +261,7 @@ static int fail_at(struct parser *ps, const char *at, const char *format, ...)
 /* Reports invalid TOML at an earlier position and returns -EINVAL. */
 static int fail_line(struct parser *ps, unsigned line, unsigned column,
 		     const char *format, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail_line(struct parser *ps, unsigned line, unsigned column,
 		     const char *format, ...)
@@ -448,8 +447,7 @@ static uint64_t hash_key(const char *key)
 	return hash;
 }
 
-static struct entry *table_find(const struct toml_table *table,
-				const char *key)
+static struct entry *table_find(const struct toml_table *table, const char *key)
 {
 	size_t mask;
 	size_t slot;
@@ -571,9 +569,10 @@ static int parse_unicode_escape(struct parser *ps, size_t digits,
 		int value = g_ascii_xdigit_value(escape[2 + i]);
 
 		if (value < 0)
-			return fail_at(ps, escape,
-				       "escape \\%c needs %zu hexadecimal digits",
-				       escape[1], digits);
+			return fail_at(
+			    ps, escape,
+			    "escape \\%c needs %zu hexadecimal digits",
+			    escape[1], digits);
 		code_point = code_point << 4 | (uint32_t)value;
 	}
 	if (code_point == 0)
@@ -593,8 +592,7 @@ static int parse_unicode_escape(struct parser *ps, size_t digits,
 }
 
 /* Reads the escape sequence at ps->p, inside the string opened at `open`. */
-static int parse_escape(struct parser *ps, const char *open,
-			struct buffer *out)
+static int parse_escape(struct parser *ps, const char *open, struct buffer *out)
 {
 	static const char from[] = "btnfr\"\\";
 	static const char to[] = "\b\t\n\f\r\"\\";
@@ -795,10 +793,11 @@ static int parse_array(struct parser *ps, const char *key, unsigned depth,
 		if (*ps->p == ']')
 			break;
 		if (*ps->p != ',')
-			return fail_at(ps, ps->p,
-				       "expected ',' or ']' after an element of "
-				       "the array of key \"%s\", found %s",
-				       key, describe_char(ps, ps->p, description));
+			return fail_at(
+			    ps, ps->p,
+			    "expected ',' or ']' after an element of "
+			    "the array of key \"%s\", found %s",
+			    key, describe_char(ps, ps->p, description));
 		ps->p++;
 	}
 
@@ -1004,10 +1003,9 @@ static int parse_bare_value(struct parser *ps, const char *key,
 	if (g_ascii_isdigit(token[0]) || token[0] == '+' || token[0] == '-')
 		return parse_number(ps, token, len, key, value);
 
-	return fail_at(ps, token,
-		       "invalid value %.*s for key \"%s\", strings need quotes",
-		       len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len,
-		       token, key);
+	return fail_at(
+	    ps, token, "invalid value %.*s for key \"%s\", strings need quotes",
+	    len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len, token, key);
 }
 
 /* Reads the value at ps->p; `depth` counts the arrays around it. */
@@ -1015,8 +1013,8 @@ static int parse_value(struct parser *ps, const char *key, unsigned depth,
 		       struct toml_value *value)
 {
 	*value = (struct toml_value){
-		.line = ps->line,
-		.column = column_of(ps, ps->p),
+	    .line = ps->line,
+	    .column = column_of(ps, ps->p),
 	};
 	if (ps->p >= ps->end)
 		return fail_at(ps, ps->p, "missing value for key \"%s\"", key);
@@ -1045,14 +1043,14 @@ static int fail_not_table(struct parser *ps, const struct key_path *key,
 			  size_t part, const char *what,
 			  const struct entry *entry)
 {
-	return fail_line(ps, key->line, key->column,
-			 "%s%s%s cannot be defined because \"%.*s\" is already "
-			 "%s %s defined on line %u",
-			 what, key->display.data, what[0] == 't' ? "]" : "\"",
-			 (int)key->display_end[part], key->display.data,
-			 strchr("ai", toml_type_name(entry->value.type)[0]) ? "an"
-									   : "a",
-			 toml_type_name(entry->value.type), entry->value.line);
+	return fail_line(
+	    ps, key->line, key->column,
+	    "%s%s%s cannot be defined because \"%.*s\" is already "
+	    "%s %s defined on line %u",
+	    what, key->display.data, what[0] == 't' ? "]" : "\"",
+	    (int)key->display_end[part], key->display.data,
+	    strchr("ai", toml_type_name(entry->value.type)[0]) ? "an" : "a",
+	    toml_type_name(entry->value.type), entry->value.line);
 }
 
 /* Creates the sub-table `part` of *table and moves *table to it. */
@@ -1060,9 +1058,9 @@ static int add_table(struct parser *ps, struct key_path *key, size_t part,
 		     enum table_kind kind, struct toml_table **table)
 {
 	struct toml_value value = {
-		.type = TOML_TABLE,
-		.line = key->line,
-		.column = key->column,
+	    .type = TOML_TABLE,
+	    .line = key->line,
+	    .column = key->column,
 	};
 	struct toml_table *child;
 
@@ -1096,10 +1094,9 @@ static int define_table(struct parser *ps, struct key_path *key)
 	for (i = 0; i <= last; i++) {
 		entry = table_find(table, key->parts[i]);
 		if (!entry) {
-			rc = add_table(ps, key, i,
-				       i == last ? TABLE_HEADER
-						 : TABLE_IMPLICIT,
-				       &table);
+			rc = add_table(
+			    ps, key, i,
+			    i == last ? TABLE_HEADER : TABLE_IMPLICIT, &table);
 			if (rc)
 				return rc;
 			continue;
@@ -1177,11 +1174,12 @@ static int define_key(struct parser *ps, struct key_path *key,
 
 	entry = table_find(table, key->parts[last]);
 	if (entry) {
-		rc = fail_line(ps, key->line, key->column,
-			       "duplicate key \"%s\" in %s (first defined on "
-			       "line %u)",
-			       key->display.data, table_label(ps->table, &label),
-			       entry->value.line);
+		rc =
+		    fail_line(ps, key->line, key->column,
+			      "duplicate key \"%s\" in %s (first defined on "
+			      "line %u)",
+			      key->display.data, table_label(ps->table, &label),
+			      entry->value.line);
 		free(label.data);
 		return rc;
 	}
@@ -1207,10 +1205,9 @@ static int parse_header(struct parser *ps)
 		goto out;
 
 	if (ps->p >= ps->end || *ps->p != ']') {
-		rc = fail_at(ps, ps->p,
-			     "expected ']' after table name %s, found %s",
-			     key.display.data,
-			     describe_char(ps, ps->p, description));
+		rc = fail_at(
+		    ps, ps->p, "expected ']' after table name %s, found %s",
+		    key.display.data, describe_char(ps, ps->p, description));
 		goto out;
 	}
 	ps->p++;
@@ -1319,10 +1316,10 @@ int toml_parse(const char *text, size_t len, const char *file_name,
 	       struct toml_document **document, char **error)
 {
 	struct parser ps = {
-		.p = text ? text : "",
-		.line = 1,
-		.file_name = file_name ? file_name : "(input)",
-		.error = error,
+	    .p = text ? text : "",
+	    .line = 1,
+	    .file_name = file_name ? file_name : "(input)",
+	    .error = error,
 	};
 	int rc;
 
@@ -1379,7 +1376,8 @@ void toml_document_free(struct toml_document *document)
 	free(document);
 }
 
-const struct toml_table *toml_document_root(const struct toml_document *document)
+const struct toml_table *
+toml_document_root(const struct toml_document *document)
 {
 	return document->root;
 }

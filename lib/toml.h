@@ -1,4 +1,4 @@
-/* A strict reader for the subset of TOML 1.0 that uhyve.toml and hermit.toml use. */
+/* A strict reader for the TOML subset of uhyve.toml and hermit.toml. */
 #ifndef UHYVE_TOML_H
 #define UHYVE_TOML_H
 

@@ -89,6 +89,7 @@ struct uhyve_vm {
 	bool has_run;
 	pthread_mutex_t lock; /* guards run_end's companions */
 	GHashTable *logged_ports; /* ports and addresses already warned about */
+	atomic_uint guest_warnings; /* warnings about bad guest parameters */
 };
 
 /* Records why the run ends (only the first call has an effect) and kicks
@@ -102,6 +103,22 @@ bool vm_end_run(struct uhyve_vm *vm, enum run_end reason, int exit_code,
 	do {                                                                   \
 		if ((vm)->config->log_level >= (level))                        \
 			log_message((level), G_STRLOC, __VA_ARGS__);          \
+	} while (0)
+
+/* How many warnings about bad guest parameters a VM logs before it goes
+ * quiet, so that a hostile guest cannot flood the host's log. */
+#define GUEST_WARNING_LIMIT 32
+
+/* Logs a warning about a guest's bad parameters, up to the limit. */
+#define vm_warn_guest(vm, ...)                                                 \
+	do {                                                                   \
+		unsigned count_ = atomic_fetch_add(&(vm)->guest_warnings, 1);  \
+		if (count_ < GUEST_WARNING_LIMIT)                              \
+			vm_log(vm, UHYVE_LOG_WARNING, __VA_ARGS__);            \
+		else if (count_ == GUEST_WARNING_LIMIT)                        \
+			vm_log(vm, UHYVE_LOG_WARNING,                          \
+			       "further warnings about guest parameters are "  \
+			       "suppressed");                                  \
 	} while (0)
 
 void log_message(enum uhyve_log_level level, const char *location,

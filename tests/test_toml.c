@@ -64,7 +64,7 @@ static const struct toml_value *get(const struct toml_document *document,
 				    const char *key)
 {
 	const struct toml_value *value =
-		toml_table_get(toml_document_root(document), key);
+	    toml_table_get(toml_document_root(document), key);
 
 	ck_assert_msg(value != NULL, "key %s is missing", key);
 	return value;
@@ -110,12 +110,11 @@ START_TEST(comments_and_blank_lines)
 						  "# last without newline");
 
 	ck_assert_int_eq(get_integer(document, "a"), 1);
-	ck_assert_int_eq(toml_table_get(toml_table_get_table(
-						toml_document_root(document),
-						"t"),
-					"b")
-				 ->integer,
-			 2);
+	ck_assert_int_eq(
+	    toml_table_get(
+		toml_table_get_table(toml_document_root(document), "t"), "b")
+		->integer,
+	    2);
 	toml_document_free(document);
 }
 END_TEST
@@ -123,13 +122,13 @@ END_TEST
 START_TEST(strings_basic_and_literal)
 {
 	struct toml_document *document =
-		parse_ok("basic = \"hello world\"\n"
-			 "literal = 'C:\\path\\n'\n"
-			 "empty = \"\"\n"
-			 "empty_literal = ''\n"
-			 "utf8 = \"grüße €\"\n"
-			 "quote_in_literal = 'say \"hi\"'\n"
-			 "tab = \"a\tb\"\n");
+	    parse_ok("basic = \"hello world\"\n"
+		     "literal = 'C:\\path\\n'\n"
+		     "empty = \"\"\n"
+		     "empty_literal = ''\n"
+		     "utf8 = \"grüße €\"\n"
+		     "quote_in_literal = 'say \"hi\"'\n"
+		     "tab = \"a\tb\"\n");
 
 	ck_assert_str_eq(get_string(document, "basic"), "hello world");
 	ck_assert_str_eq(get_string(document, "literal"), "C:\\path\\n");
@@ -145,8 +144,8 @@ END_TEST
 
 START_TEST(string_escapes)
 {
-	struct toml_document *document = parse_ok(
-		"s = \"\\b\\t\\n\\f\\r\\\"\\\\/\"\n");
+	struct toml_document *document =
+	    parse_ok("s = \"\\b\\t\\n\\f\\r\\\"\\\\/\"\n");
 
 	ck_assert_str_eq(get_string(document, "s"), "\b\t\n\f\r\"\\/");
 	toml_document_free(document);
@@ -156,12 +155,12 @@ END_TEST
 START_TEST(unicode_escapes)
 {
 	struct toml_document *document =
-		parse_ok("two = \"\\u00e9\"\n"
-			 "three = \"\\u20AC\"\n"
-			 "four = \"\\U0001F600\"\n"
-			 "one = \"\\u0041\\U00000042\"\n"
-			 "control = \"\\u0001\"\n"
-			 "max = \"\\U0010FFFF\"\n");
+	    parse_ok("two = \"\\u00e9\"\n"
+		     "three = \"\\u20AC\"\n"
+		     "four = \"\\U0001F600\"\n"
+		     "one = \"\\u0041\\U00000042\"\n"
+		     "control = \"\\u0001\"\n"
+		     "max = \"\\U0010FFFF\"\n");
 
 	ck_assert_str_eq(get_string(document, "two"), "\xc3\xa9");
 	ck_assert_str_eq(get_string(document, "three"), "\xe2\x82\xac");
@@ -203,11 +202,11 @@ END_TEST
 START_TEST(integer_limits)
 {
 	struct toml_document *document =
-		parse_ok("max = 9223372036854775807\n"
-			 "min = -9223372036854775808\n"
-			 "hex_max = 0x7fffffffffffffff\n"
-			 "binary_max = 0b111111111111111111111111111111111111"
-			 "111111111111111111111111111\n");
+	    parse_ok("max = 9223372036854775807\n"
+		     "min = -9223372036854775808\n"
+		     "hex_max = 0x7fffffffffffffff\n"
+		     "binary_max = 0b111111111111111111111111111111111111"
+		     "111111111111111111111111111\n");
 
 	ck_assert_int_eq(get_integer(document, "max"), INT64_MAX);
 	ck_assert_int_eq(get_integer(document, "min"), INT64_MIN);
@@ -283,11 +282,10 @@ END_TEST
 
 START_TEST(arrays)
 {
-	struct toml_document *document =
-		parse_ok("empty = []\n"
-			 "numbers = [ 1, 2, 3 ]\n"
-			 "strings = [\"a\", 'b']\n"
-			 "mixed = [1, \"x\", true]\n");
+	struct toml_document *document = parse_ok("empty = []\n"
+						  "numbers = [ 1, 2, 3 ]\n"
+						  "strings = [\"a\", 'b']\n"
+						  "mixed = [1, \"x\", true]\n");
 	const struct toml_array *array;
 
 	ck_assert_int_eq(get(document, "empty")->type, TOML_ARRAY);
@@ -313,15 +311,16 @@ END_TEST
 
 START_TEST(array_multi_line)
 {
-	struct toml_document *document = parse_ok("list = [ # opening\n"
-						  "  \"one\",   # first\n"
-						  "  # a whole comment line\n"
-						  "\n"
-						  "  \"two\"\n"
-						  "  ,\r\n"
-						  "  \"three\",  # trailing comma\n"
-						  "]\n"
-						  "after = 7\n");
+	struct toml_document *document =
+	    parse_ok("list = [ # opening\n"
+		     "  \"one\",   # first\n"
+		     "  # a whole comment line\n"
+		     "\n"
+		     "  \"two\"\n"
+		     "  ,\r\n"
+		     "  \"three\",  # trailing comma\n"
+		     "]\n"
+		     "after = 7\n");
 	const struct toml_array *array = get(document, "list")->array;
 
 	ck_assert_uint_eq(toml_array_size(array), 3);
@@ -339,7 +338,7 @@ END_TEST
 START_TEST(array_nested)
 {
 	struct toml_document *document =
-		parse_ok("nested = [[1, 2], [[3]], []]\n");
+	    parse_ok("nested = [[1, 2], [[3]], []]\n");
 	const struct toml_array *outer = get(document, "nested")->array;
 	const struct toml_array *first;
 	const struct toml_array *second;
@@ -351,8 +350,7 @@ START_TEST(array_nested)
 	second = toml_array_get(outer, 1)->array;
 	ck_assert_int_eq(toml_array_get(second, 0)->type, TOML_ARRAY);
 	ck_assert_int_eq(
-		toml_array_get(toml_array_get(second, 0)->array, 0)->integer,
-		3);
+	    toml_array_get(toml_array_get(second, 0)->array, 0)->integer, 3);
 	ck_assert_uint_eq(toml_array_size(toml_array_get(outer, 2)->array), 0);
 	toml_document_free(document);
 }
@@ -500,7 +498,7 @@ START_TEST(dotted_tables)
 						  "[ a . \"c d\" ]\n"
 						  "z = 3\n");
 	const struct toml_table *a =
-		toml_table_get_table(toml_document_root(document), "a");
+	    toml_table_get_table(toml_document_root(document), "a");
 	const struct toml_table *b = toml_table_get_table(a, "b");
 	const struct toml_table *cd = toml_table_get_table(a, "c d");
 
@@ -530,14 +528,14 @@ START_TEST(dotted_keys)
 	const struct toml_table *root = toml_document_root(document);
 	const struct toml_table *a = toml_table_get_table(root, "a");
 	const struct toml_table *x =
-		toml_table_get_table(toml_table_get_table(root, "t"), "x");
+	    toml_table_get_table(toml_table_get_table(root, "t"), "x");
 
 	ck_assert_int_eq(toml_table_get(a, "b")->integer, 1);
 	ck_assert_int_eq(toml_table_get(a, "c")->integer, 2);
 	ck_assert_int_eq(
-		toml_table_get(toml_table_get_table(x, "y"), "z")->integer, 3);
+	    toml_table_get(toml_table_get_table(x, "y"), "z")->integer, 3);
 	ck_assert_int_eq(
-		toml_table_get(toml_table_get_table(x, "w"), "v")->integer, 4);
+	    toml_table_get(toml_table_get_table(x, "w"), "v")->integer, 4);
 	toml_document_free(document);
 }
 END_TEST
@@ -575,10 +573,10 @@ END_TEST
 
 START_TEST(line_endings_and_bom)
 {
-	struct toml_document *document =
-		parse_ok("\xef\xbb\xbf" "a = 1\r\n"
-			 "[t]\r\n"
-			 "b = 'x'\r\n");
+	struct toml_document *document = parse_ok("\xef\xbb\xbf"
+						  "a = 1\r\n"
+						  "[t]\r\n"
+						  "b = 'x'\r\n");
 
 	ck_assert_int_eq(get_integer(document, "a"), 1);
 	ck_assert_uint_eq(get(document, "a")->column, 5);
@@ -671,10 +669,11 @@ END_TEST
 
 START_TEST(error_invalid_escape)
 {
-	check_error("a = \"x\\qy\"\n",
-		    "test.toml:1:7: invalid escape sequence \"\\q\" in a string, "
-		    "valid escapes are \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX "
-		    "and \\UXXXXXXXX");
+	check_error(
+	    "a = \"x\\qy\"\n",
+	    "test.toml:1:7: invalid escape sequence \"\\q\" in a string, "
+	    "valid escapes are \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX "
+	    "and \\UXXXXXXXX");
 	check_error("a = \"\\\xc3\xa9\"\n",
 		    "test.toml:1:6: invalid escape sequence in a string, a "
 		    "backslash followed by U+00E9, valid escapes are \\b \\t "
@@ -898,32 +897,32 @@ START_TEST(type_names)
 END_TEST
 
 static const char uhyve_toml[] =
-	"# Launcher configuration of one Hermit application.\n"
-	"[uhyve]\n"
-	"output = \"stdio\"          # or \"none\" or a file path\n"
-	"stats = true\n"
-	"tempdir = '/tmp/uhyve'\n"
-	"file_isolation = \"landlock\"\n"
-	"io_mode = \"direct\"\n"
-	"gdb_port = 6677\n"
-	"\n"
-	"[memory]\n"
-	"memory_size = \"1GiB\"\n"
-	"no_aslr = false\n"
-	"thp = true\n"
-	"ksm = false\n"
-	"\n"
-	"[cpu]\n"
-	"cpu_count = 4\n"
-	"cpu_pm = false\n"
-	"pit = false\n"
-	"affinity = [\n"
-	"\t0, 1,\n"
-	"\t2, 3, # the last comma is optional\n"
-	"]\n"
-	"\n"
-	"[guest]\n"
-	"env_vars = [\"RUST_LOG=debug\", \"HOME=/root\"]\n";
+    "# Launcher configuration of one Hermit application.\n"
+    "[uhyve]\n"
+    "output = \"stdio\"          # or \"none\" or a file path\n"
+    "stats = true\n"
+    "tempdir = '/tmp/uhyve'\n"
+    "file_isolation = \"landlock\"\n"
+    "io_mode = \"direct\"\n"
+    "gdb_port = 6677\n"
+    "\n"
+    "[memory]\n"
+    "memory_size = \"1GiB\"\n"
+    "no_aslr = false\n"
+    "thp = true\n"
+    "ksm = false\n"
+    "\n"
+    "[cpu]\n"
+    "cpu_count = 4\n"
+    "cpu_pm = false\n"
+    "pit = false\n"
+    "affinity = [\n"
+    "\t0, 1,\n"
+    "\t2, 3, # the last comma is optional\n"
+    "]\n"
+    "\n"
+    "[guest]\n"
+    "env_vars = [\"RUST_LOG=debug\", \"HOME=/root\"]\n";
 
 START_TEST(sample_uhyve_toml)
 {
@@ -951,8 +950,7 @@ START_TEST(sample_uhyve_toml)
 	ck_assert_uint_eq(toml_table_get(uhyve, "gdb_port")->line, 8);
 
 	ck_assert_str_eq(toml_table_key(memory, 0), "memory_size");
-	ck_assert_str_eq(toml_table_get(memory, "memory_size")->string,
-			 "1GiB");
+	ck_assert_str_eq(toml_table_get(memory, "memory_size")->string, "1GiB");
 	ck_assert(!toml_table_get(memory, "no_aslr")->boolean);
 	ck_assert(toml_table_get(memory, "thp")->boolean);
 	ck_assert(!toml_table_get(memory, "ksm")->boolean);
@@ -967,8 +965,7 @@ START_TEST(sample_uhyve_toml)
 
 	env_vars = toml_table_get(guest, "env_vars")->array;
 	ck_assert_uint_eq(toml_array_size(env_vars), 2);
-	ck_assert_str_eq(toml_array_get(env_vars, 0)->string,
-			 "RUST_LOG=debug");
+	ck_assert_str_eq(toml_array_get(env_vars, 0)->string, "RUST_LOG=debug");
 	ck_assert_str_eq(toml_array_get(env_vars, 1)->string, "HOME=/root");
 	toml_document_free(document);
 }
@@ -977,9 +974,9 @@ END_TEST
 START_TEST(sample_uhyve_toml_affinity_string)
 {
 	struct toml_document *document =
-		parse_ok("[cpu]\ncpu_count = 2\naffinity = \"0-1\"\n");
+	    parse_ok("[cpu]\ncpu_count = 2\naffinity = \"0-1\"\n");
 	const struct toml_table *cpu =
-		toml_table_get_table(toml_document_root(document), "cpu");
+	    toml_table_get_table(toml_document_root(document), "cpu");
 
 	ck_assert_int_eq(toml_table_get(cpu, "affinity")->type, TOML_STRING);
 	ck_assert_str_eq(toml_table_get(cpu, "affinity")->string, "0-1");
@@ -987,16 +984,15 @@ START_TEST(sample_uhyve_toml_affinity_string)
 }
 END_TEST
 
-static const char hermit_toml[] =
-	"version = \"1\"\n"
-	"kernel = \"path/in/archive/to/kernel\"\n"
-	"[input]\n"
-	"kernel_args = []\n"
-	"app_args = [\"a\", \"b\"]\n"
-	"env_vars = [\"KEY=value\"]\n"
-	"[requirements]\n"
-	"memory = \"64MiB\"\n"
-	"cpus = 2\n";
+static const char hermit_toml[] = "version = \"1\"\n"
+				  "kernel = \"path/in/archive/to/kernel\"\n"
+				  "[input]\n"
+				  "kernel_args = []\n"
+				  "app_args = [\"a\", \"b\"]\n"
+				  "env_vars = [\"KEY=value\"]\n"
+				  "[requirements]\n"
+				  "memory = \"64MiB\"\n"
+				  "cpus = 2\n";
 
 START_TEST(sample_hermit_toml)
 {
@@ -1004,22 +1000,20 @@ START_TEST(sample_hermit_toml)
 	const struct toml_table *root = toml_document_root(document);
 	const struct toml_table *input = toml_table_get_table(root, "input");
 	const struct toml_table *requirements =
-		toml_table_get_table(root, "requirements");
+	    toml_table_get_table(root, "requirements");
 	const struct toml_array *app_args;
 
 	ck_assert_str_eq(get_string(document, "version"), "1");
 	ck_assert_str_eq(get_string(document, "kernel"),
 			 "path/in/archive/to/kernel");
 	ck_assert_uint_eq(
-		toml_array_size(toml_table_get(input, "kernel_args")->array),
-		0);
+	    toml_array_size(toml_table_get(input, "kernel_args")->array), 0);
 	app_args = toml_table_get(input, "app_args")->array;
 	ck_assert_uint_eq(toml_array_size(app_args), 2);
 	ck_assert_str_eq(toml_array_get(app_args, 1)->string, "b");
 	ck_assert_str_eq(
-		toml_array_get(toml_table_get(input, "env_vars")->array, 0)
-			->string,
-		"KEY=value");
+	    toml_array_get(toml_table_get(input, "env_vars")->array, 0)->string,
+	    "KEY=value");
 	ck_assert_str_eq(toml_table_get(requirements, "memory")->string,
 			 "64MiB");
 	ck_assert_int_eq(toml_table_get(requirements, "cpus")->integer, 2);
