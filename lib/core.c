@@ -189,6 +189,17 @@ static int check_config(const struct uhyve_config *config, char **error)
 	return 0;
 }
 
+static unsigned io_flags(const struct uhyve_config *config)
+{
+	unsigned flags = 0;
+
+	if (config->io_mode & UHYVE_IO_DIRECT)
+		flags |= O_DIRECT;
+	if (config->io_mode & UHYVE_IO_SYNC)
+		flags |= O_SYNC;
+	return flags;
+}
+
 static struct uhyve_vm *vm_alloc(const struct uhyve_config *config,
 				 const char *kernel_path)
 {
@@ -210,6 +221,7 @@ static struct uhyve_vm *vm_alloc(const struct uhyve_config *config,
 	atomic_init(&vm->running, false);
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->logged_ports = g_hash_table_new(g_direct_hash, g_direct_equal);
+	guest_files_init(&vm->files, vm->config->tempdir, io_flags(vm->config));
 	return vm;
 }
 
@@ -298,31 +310,38 @@ out:
 int uhyve_vm_mount(struct uhyve_vm *vm, const char *host_path,
 		   const char *guest_path, char **error)
 {
-	(void)vm;
-	(void)host_path;
-	(void)guest_path;
-	/* NOTE: mapping host files needs the virtual file tree and the file
-	 * hypercalls behind it; until they are connected this fails. */
-	return set_error(error, -ENOSYS,
-			 "mounting host files is not implemented yet");
+	if (!vm || !host_path || !guest_path)
+		return set_error(error, -EINVAL,
+				 "uhyve_vm_mount needs a VM, a host path and a "
+				 "guest path");
+	if (vm->has_run)
+		return set_error(error, -EBUSY,
+				 "cannot mount %s: the VM has run already",
+				 host_path);
+	return guest_files_mount(&vm->files, host_path, guest_path, error);
 }
 
 static int write_boot_data(struct uhyve_vm *vm, char **error)
 {
+	char **mounts = filetree_list_mount_points(vm->files.tree);
 	struct boot_params params = {
 		.image = &vm->image,
 		.layout = &vm->layout,
 		.cpu_count = vm->vcpu_count,
 		.tsc_khz = vm->tsc_khz,
 		.bootargs = vm->bootargs,
-		.mounts = NULL,
+		.mounts = (const char *const *)mounts,
 	};
+	int rc = 0;
 
 	if (boot_info_write(&vm->mem, &params))
-		return set_error(error, -E2BIG,
-				 "guest memory is too small for the boot "
-				 "information");
-	return device_tree_write(&vm->mem, &params, error);
+		rc = set_error(error, -E2BIG,
+			       "guest memory is too small for the boot "
+			       "information");
+	if (rc == 0)
+		rc = device_tree_write(&vm->mem, &params, error);
+	g_strfreev(mounts);
+	return rc;
 }
 
 static int run_result(struct uhyve_vm *vm, int *exit_code, char **error)
@@ -403,6 +422,7 @@ void uhyve_vm_destroy(struct uhyve_vm *vm)
 		uhyve_vm_stop(vm);
 	kvm_destroy_machine(vm);
 	output_close(&vm->output);
+	guest_files_destroy(&vm->files);
 	v1_command_line_clear(&vm->command_line);
 	g_free(vm->bootargs);
 	g_free(vm->kernel_path);

@@ -41,11 +41,10 @@ const char *elf_machine_name(unsigned machine)
 	}
 }
 
-static int check_header(Elf *elf, const GElf_Ehdr *ehdr, const char *name,
-			char **error)
+/* Checks the class and byte order before libelf converts any header. */
+static int check_ident(Elf *elf, const char *name, char **error)
 {
 	const char *ident = elf_getident(elf, NULL);
-	const char *machine;
 
 	if (gelf_getclass(elf) != ELFCLASS64)
 		return set_error(error, -ENOEXEC,
@@ -54,6 +53,15 @@ static int check_header(Elf *elf, const GElf_Ehdr *ehdr, const char *name,
 	if (!ident || ident[EI_DATA] != ELFDATA2LSB)
 		return set_error(error, -ENOEXEC,
 				 "%s: not a little-endian ELF file", name);
+	return 0;
+}
+
+static int check_header(Elf *elf, const GElf_Ehdr *ehdr, const char *name,
+			char **error)
+{
+	const char *machine;
+
+	(void)elf;
 	if (ehdr->e_machine != EM_X86_64) {
 		machine = elf_machine_name(ehdr->e_machine);
 		if (machine)
@@ -386,6 +394,7 @@ static Elf *open_elf(const void *data, size_t size, const char *name,
 		     GElf_Ehdr *ehdr, size_t *phnum, char **error)
 {
 	Elf *elf;
+	int rc;
 
 	elf_version(EV_CURRENT);
 	elf = elf_memory((char *)data, size);
@@ -400,6 +409,9 @@ static Elf *open_elf(const void *data, size_t size, const char *name,
 			  "x86_64 executable)", name);
 		goto fail;
 	}
+	rc = check_ident(elf, name, error);
+	if (rc)
+		goto fail;
 	if (!gelf_getehdr(elf, ehdr)) {
 		set_error(error, -ENOEXEC, "%s: invalid ELF header: %s", name,
 			  elf_errmsg(-1));

@@ -2,6 +2,7 @@
 #include "file_hypercalls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,32 @@ struct buffer {
 	bool virtual; /* v1: guest-virtual, translated through cr3 */
 };
 
+/* Checks that every page of a guest-virtual buffer translates to guest
+ * memory, so that a bad buffer fails as a whole before any I/O. A buffer
+ * larger than guest memory is rejected first, which also bounds the walk. */
+static bool virtual_range_valid(const struct guest_mem *mem, uint64_t cr3,
+				const struct buffer *buffer)
+{
+	uint64_t checked = 0;
+
+	if (buffer->len > mem->size || buffer->addr + buffer->len < buffer->addr)
+		return false;
+	while (checked < buffer->len) {
+		uint64_t gpa;
+		uint64_t piece;
+
+		if (uhyve_arch_translate(mem, cr3, buffer->addr + checked, &gpa,
+					 &piece))
+			return false;
+		if (piece > buffer->len - checked)
+			piece = buffer->len - checked;
+		if (!guest_mem_range(mem, gpa, piece))
+			return false;
+		checked += piece;
+	}
+	return true;
+}
+
 static ssize_t for_each_piece(struct file_call *call, int fd,
 			      const struct buffer *buffer, piece_fn fn)
 {
@@ -37,6 +64,8 @@ static ssize_t for_each_piece(struct file_call *call, int fd,
 		return fn(call, fd, host, buffer->len);
 	}
 	if (call->cpu->get_cr3(call->cpu->opaque, &cr3))
+		return -EFAULT;
+	if (!virtual_range_valid(mem, cr3, buffer))
 		return -EFAULT;
 
 	while (done < buffer->len) {
@@ -66,16 +95,16 @@ static ssize_t for_each_piece(struct file_call *call, int fd,
 static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
 			   size_t len)
 {
-	ssize_t n;
-
 	if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
 		if (output_write(&call->vm->output, host, len))
 			vm_warn_guest(call->vm,
-			       "writing %zu bytes of guest output failed", len);
+				      "writing %zu bytes of guest output failed",
+				      len);
 		return (ssize_t)len;
 	}
-	n = write(fd, host, len);
-	return n < 0 ? -errno : n;
+	if (fd == STDIN_FILENO)
+		return -EBADF;
+	return guest_files_write(&call->vm->files, fd, host, len);
 }
 
 static ssize_t read_piece(struct file_call *call, int fd, uint8_t *host,
@@ -83,32 +112,42 @@ static ssize_t read_piece(struct file_call *call, int fd, uint8_t *host,
 {
 	ssize_t n;
 
-	(void)call;
+	if (fd == STDOUT_FILENO || fd == STDERR_FILENO)
+		return -EBADF;
+	if (fd != STDIN_FILENO)
+		return guest_files_read(&call->vm->files, fd, host, len);
 	do {
-		n = read(fd, host, len);
+		n = read(STDIN_FILENO, host, len);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
-}
-
-/* Returns the host descriptor behind guest descriptor `fd`, or -EBADF.
- * NOTE: only the standard streams exist until the virtual file tree is
- * connected; opening other files fails with -ENOENT. */
-static int host_fd(struct file_call *call, int32_t fd)
-{
-	(void)call;
-	if (fd >= 0 && fd <= 2)
-		return fd;
-	return -EBADF;
 }
 
 static ssize_t transfer(struct file_call *call, int32_t guest_fd,
 			const struct buffer *buffer, piece_fn fn)
 {
-	int fd = host_fd(call, guest_fd);
+	if (guest_fd < 0)
+		return -EBADF;
+	return for_each_piece(call, guest_fd, buffer, fn);
+}
 
-	if (fd < 0)
-		return fd;
-	return for_each_piece(call, fd, buffer, fn);
+/* Reads the guest's NUL-terminated path at `gpa`. Returns its host address,
+ * or NULL with *rc = -EFAULT (outside memory), -ENAMETOOLONG or -EINVAL
+ * (not terminated before the end of guest memory). */
+static const char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
+{
+	const struct guest_mem *mem = &call->vm->mem;
+	const char *path;
+	size_t len;
+
+	if (!guest_mem_range(mem, gpa, 1)) {
+		*rc = -EFAULT;
+		return NULL;
+	}
+	path = guest_mem_string(mem, gpa, PATH_MAX + 1, &len);
+	if (!path)
+		*rc = guest_mem_range(mem, gpa, PATH_MAX + 1) ? -ENAMETOOLONG
+							       : -EINVAL;
+	return path;
 }
 
 static void warn_block(struct file_call *call, const char *what)
@@ -173,10 +212,16 @@ static void file_open(struct file_call *call)
 {
 	struct hermit_v1_file_open *block = GUEST_MEM_OBJECT(
 		&call->vm->mem, call->block, struct hermit_v1_file_open);
+	const char *path;
+	int rc = 0;
 
 	if (!block)
 		return warn_block(call, "FileOpen");
-	block->ret = -ENOENT;
+	path = guest_path(call, block->name, &rc);
+	if (path)
+		rc = guest_files_open(&call->vm->files, path, block->flags,
+				      block->mode);
+	block->ret = rc;
 }
 
 static void file_close(struct file_call *call)
@@ -186,7 +231,18 @@ static void file_close(struct file_call *call)
 
 	if (!block)
 		return warn_block(call, "FileClose");
-	block->ret = host_fd(call, block->fd) < 0 ? -EBADF : 0;
+	if (block->fd >= 0 && block->fd <= 2)
+		block->ret = 0;
+	else
+		block->ret = guest_files_close(&call->vm->files, block->fd);
+}
+
+static int64_t seek(struct file_call *call, int32_t fd, int64_t offset,
+		    int whence)
+{
+	if (fd >= 0 && fd <= 2)
+		return -ESPIPE;
+	return guest_files_lseek(&call->vm->files, fd, offset, whence);
 }
 
 static void file_lseek(struct file_call *call)
@@ -196,17 +252,21 @@ static void file_lseek(struct file_call *call)
 	if (call->version == 1) {
 		struct hermit_v1_file_lseek *block = GUEST_MEM_OBJECT(
 			mem, call->block, struct hermit_v1_file_lseek);
+		int64_t result;
 
 		if (!block)
 			return warn_block(call, "FileLseek");
-		block->offset = -1;
+		result = seek(call, block->fd, block->offset, block->whence);
+		/* v1 reports every failure as -1. */
+		block->offset = result < 0 ? -1 : result;
 	} else {
 		struct hermit_v2_file_lseek *block = GUEST_MEM_OBJECT(
 			mem, call->block, struct hermit_v2_file_lseek);
 
 		if (!block)
 			return warn_block(call, "FileLseek");
-		block->offset = host_fd(call, block->fd) < 0 ? -EBADF : -ESPIPE;
+		block->offset = seek(call, block->fd, block->offset,
+				     (int)block->whence);
 	}
 }
 
@@ -214,10 +274,15 @@ static void file_unlink(struct file_call *call)
 {
 	struct hermit_v1_file_unlink *block = GUEST_MEM_OBJECT(
 		&call->vm->mem, call->block, struct hermit_v1_file_unlink);
+	const char *path;
+	int rc = 0;
 
 	if (!block)
 		return warn_block(call, "FileUnlink");
-	block->ret = -ENOENT;
+	path = guest_path(call, block->name, &rc);
+	if (path)
+		rc = guest_files_unlink(&call->vm->files, path);
+	block->ret = rc;
 }
 
 void file_hypercall(struct file_call *call, enum file_call_kind kind)

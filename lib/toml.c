@@ -30,7 +30,7 @@ struct toml_table {
 	struct entry *entries;
 	size_t size;
 	size_t capacity;
-	size_t *slots; /* hash index of entries: entry index + 1, 0 if free */
+	size_t *slots; /* open addressing, entry index + 1 or 0 when free */
 	size_t slot_count;
 };
 
@@ -87,12 +87,12 @@ struct parser {
 
 #define VALID_ESCAPES "\\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX"
 
-/* Characters shown of a long invalid value in messages. */
+/* Characters display_len of a long invalid value in messages. */
 #define TOKEN_DISPLAY_MAX 40
 
 /*
  * Returns `items`, reallocated if needed so that it has room for `size` + 1
- * items, or NULL without memory, which leaves `items` as it was.
+ * items, or NULL when out of memory, which leaves `items` as it was.
  */
 static void *reserve(void *items, size_t *capacity, size_t size,
 		     size_t item_size)
@@ -181,7 +181,7 @@ static bool is_banned_control(unsigned char c)
 }
 
 /*
- * Appends `part` as it would appear in a key: bare when possible, otherwise
+ * Appends `part` as it would appear in a key, bare when possible and otherwise
  * in double quotes with '"', '\' and control characters escaped, so messages
  * never carry raw control characters from the input.
  */
@@ -345,7 +345,7 @@ static int skip_comment(struct parser *ps)
 	return 0;
 }
 
-/* Skips blanks and a comment that may end the line. */
+/* Skips whitespace and a comment that may end the line. */
 static int skip_to_line_end(struct parser *ps)
 {
 	skip_whitespace(ps);
@@ -354,7 +354,7 @@ static int skip_to_line_end(struct parser *ps)
 	return 0;
 }
 
-/* Skips blanks, comments and newlines between the elements of an array. */
+/* Skips whitespace, comments and newlines between array elements. */
 static int skip_array_space(struct parser *ps)
 {
 	int rc;
@@ -627,8 +627,8 @@ static int parse_escape(struct parser *ps, const char *open, struct buffer *out)
 }
 
 /*
- * Reads a single-line string at ps->p, which opens with `quote`: a basic
- * string with escapes for '"', a literal string without them for '\''.
+ * Reads a single-line string at ps->p. A `quote` of '"' opens a basic string
+ * with escapes, and '\'' opens a literal string without them.
  */
 static int parse_quoted(struct parser *ps, char quote, struct buffer *out)
 {
@@ -704,12 +704,13 @@ static int parse_key_part(struct parser *ps, struct key_path *key)
 	key->parts[key->count] = buffer_steal(&part);
 	if (!key->parts[key->count])
 		return out_of_memory(ps);
-	if (key->count > 0 && buffer_append(&key->display, ".", 1))
-		return out_of_memory(ps);
-	if (append_key_display(&key->display, key->parts[key->count]))
-		return out_of_memory(ps);
-	key->display_end[key->count] = key->display.size;
 	key->count++;
+
+	if (key->count > 1 && buffer_append(&key->display, ".", 1))
+		return out_of_memory(ps);
+	if (append_key_display(&key->display, key->parts[key->count - 1]))
+		return out_of_memory(ps);
+	key->display_end[key->count - 1] = key->display.size;
 	return 0;
 }
 
@@ -886,7 +887,8 @@ static int parse_digits(struct parser *ps, const char *token, size_t len,
 	uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
 	uint64_t magnitude = 0;
 	bool after_digit = false;
-	int shown = len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len;
+	int display_len =
+	    len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len;
 
 	for (c = digits; c < end; c++) {
 		int digit = digit_value(*c, base);
@@ -898,33 +900,33 @@ static int parse_digits(struct parser *ps, const char *token, size_t len,
 		if (*c == '_')
 			return fail_at(ps, token,
 				       "invalid integer %.*s for key \"%s\", "
-				       "'_' must stand between two digits",
-				       shown, token, key);
+				       "'_' is only allowed between two digits",
+				       display_len, token, key);
 		if (digit < 0)
 			return fail_at(ps, token,
 				       "invalid integer %.*s for key \"%s\"",
-				       shown, token, key);
+				       display_len, token, key);
 		if (base == 10 && c > digits && digits[0] == '0')
 			return fail_at(ps, token,
 				       "invalid integer %.*s for key \"%s\", "
 				       "leading zeros are not allowed",
-				       shown, token, key);
+				       display_len, token, key);
 		if (magnitude > (limit - (uint64_t)digit) / base)
 			return fail_at(ps, token,
 				       "integer %.*s for key \"%s\" is out of "
 				       "the 64-bit range",
-				       shown, token, key);
+				       display_len, token, key);
 		magnitude = magnitude * base + (uint64_t)digit;
 		after_digit = true;
 	}
 	if (c > digits && !after_digit)
 		return fail_at(ps, token,
 			       "invalid integer %.*s for key \"%s\", "
-			       "'_' must stand between two digits",
-			       shown, token, key);
+			       "'_' is only allowed between two digits",
+			       display_len, token, key);
 	if (!after_digit)
 		return fail_at(ps, token, "invalid integer %.*s for key \"%s\"",
-			       shown, token, key);
+			       display_len, token, key);
 
 	if (negative && magnitude == (uint64_t)INT64_MAX + 1)
 		*integer = INT64_MIN;
@@ -941,17 +943,23 @@ static int parse_number(struct parser *ps, const char *token, size_t len,
 	bool negative = token[0] == '-';
 	bool sign = token[0] == '+' || token[0] == '-';
 	unsigned base = 10;
-	int shown = len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len;
+	int display_len =
+	    len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len;
 
 	digits += sign;
 	if (token + len - digits >= 2 && digits[0] == '0' &&
 	    (digits[1] == 'x' || digits[1] == 'o' || digits[1] == 'b')) {
-		base = digits[1] == 'x' ? 16 : digits[1] == 'o' ? 8 : 2;
+		if (digits[1] == 'x')
+			base = 16;
+		else if (digits[1] == 'o')
+			base = 8;
+		else
+			base = 2;
 		if (sign)
 			return fail_at(ps, token,
 				       "invalid integer %.*s for key \"%s\", "
 				       "0x, 0o and 0b integers take no sign",
-				       shown, token, key);
+				       display_len, token, key);
 		digits += 2;
 	} else if (is_date_or_time(token, len)) {
 		return fail_at(ps, token,
@@ -1008,7 +1016,7 @@ static int parse_bare_value(struct parser *ps, const char *key,
 	    len > TOKEN_DISPLAY_MAX ? TOKEN_DISPLAY_MAX : (int)len, token, key);
 }
 
-/* Reads the value at ps->p; `depth` counts the arrays around it. */
+/* Reads the value at ps->p. `depth` counts the arrays around it. */
 static int parse_value(struct parser *ps, const char *key, unsigned depth,
 		       struct toml_value *value)
 {
@@ -1036,21 +1044,21 @@ static int parse_value(struct parser *ps, const char *key, unsigned depth,
 }
 
 /*
- * Reports the conflict of `what` ("table [a.b]" or "key \"a.b\"") with the
- * non-table value of the key path up to `part`.
+ * Reports that the table header [key], or the dotted key `key` when `header`
+ * is false, runs into the non-table value of the key path up to `part`.
  */
 static int fail_not_table(struct parser *ps, const struct key_path *key,
-			  size_t part, const char *what,
-			  const struct entry *entry)
+			  size_t part, bool header, const struct entry *entry)
 {
-	return fail_line(
-	    ps, key->line, key->column,
-	    "%s%s%s cannot be defined because \"%.*s\" is already "
-	    "%s %s defined on line %u",
-	    what, key->display.data, what[0] == 't' ? "]" : "\"",
-	    (int)key->display_end[part], key->display.data,
-	    strchr("ai", toml_type_name(entry->value.type)[0]) ? "an" : "a",
-	    toml_type_name(entry->value.type), entry->value.line);
+	const char *type = toml_type_name(entry->value.type);
+	const char *article = type[0] == 'a' || type[0] == 'i' ? "an" : "a";
+
+	return fail_line(ps, key->line, key->column,
+			 "%s%s%s cannot be defined because \"%.*s\" is "
+			 "already %s %s defined on line %u",
+			 header ? "table [" : "key \"", key->display.data,
+			 header ? "]" : "\"", (int)key->display_end[part],
+			 key->display.data, article, type, entry->value.line);
 }
 
 /* Creates the sub-table `part` of *table and moves *table to it. */
@@ -1102,7 +1110,7 @@ static int define_table(struct parser *ps, struct key_path *key)
 			continue;
 		}
 		if (entry->value.type != TOML_TABLE)
-			return fail_not_table(ps, key, i, "table [", entry);
+			return fail_not_table(ps, key, i, true, entry);
 		child = (struct toml_table *)entry->value.table;
 		if (i == last && child->kind == TABLE_HEADER)
 			return fail_line(ps, key->line, key->column,
@@ -1138,7 +1146,7 @@ static int enter_dotted_table(struct parser *ps, struct key_path *key,
 	if (!entry)
 		return add_table(ps, key, part, TABLE_DOTTED, table);
 	if (entry->value.type != TOML_TABLE)
-		return fail_not_table(ps, key, part, "key \"", entry);
+		return fail_not_table(ps, key, part, false, entry);
 
 	child = (struct toml_table *)entry->value.table;
 	if (child->kind != TABLE_DOTTED) {

@@ -51,13 +51,13 @@ struct toml_value {
 /*
  * Parses `len` bytes of `text`, which need not be NUL-terminated, into a new
  * document stored in *document. `file_name` only prefixes error messages, as
- * in "uhyve.toml:3:1: duplicate key ..."; NULL prints "(input)".
- * Returns 0 on success. On failure *document is NULL, a message naming the
- * line, the column and the key is stored in *error (see set_error()), and the
- * function returns -EINVAL for invalid or unsupported TOML, -EFBIG for input
- * of UINT_MAX bytes or more, or -ENOMEM. The caller frees the document with
- * toml_document_free(). Every pointer read from the document stays valid
- * until then.
+ * in "uhyve.toml:3:1: duplicate key ...", and NULL prints "(input)".
+ * Returns 0 on success. On failure *document is NULL and *error receives a
+ * message that names the line, the column and the key (see set_error()).
+ * The error codes are -EINVAL for invalid or unsupported TOML, -EFBIG for
+ * input of UINT_MAX bytes or more, and -ENOMEM. The caller frees the document
+ * with toml_document_free(), and every pointer read from it stays valid until
+ * then.
  */
 int toml_parse(const char *text, size_t len, const char *file_name,
 	       struct toml_document **document, char **error);
@@ -65,7 +65,7 @@ int toml_parse(const char *text, size_t len, const char *file_name,
 /* Frees a document from toml_parse() and everything in it. NULL is ignored. */
 void toml_document_free(struct toml_document *document);
 
-/* Returns the root table, which holds the keys before the first header. */
+/* Returns the root table, which contains the keys before the first header. */
 const struct toml_table *
 toml_document_root(const struct toml_document *document);
 

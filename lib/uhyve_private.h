@@ -13,6 +13,7 @@
 
 #include "elf_loader.h"
 #include "error.h"
+#include "guest_files.h"
 #include "guest_mem.h"
 #include "guest_setup.h"
 #include "output.h"
@@ -81,6 +82,7 @@ struct uhyve_vm {
 	uint32_t vcpu_count;
 
 	struct output output;
+	struct guest_files files;
 
 	atomic_int run_end;   /* enum run_end */
 	int exit_code;        /* valid with RUN_END_EXIT */

@@ -239,12 +239,15 @@ START_TEST(integer_invalid)
 				 "\"n\", leading zeros are not allowed");
 	check_error("n = -00\n", "test.toml:1:5: invalid integer -00 for key "
 				 "\"n\", leading zeros are not allowed");
-	check_error("n = 1__2\n", "test.toml:1:5: invalid integer 1__2 for key "
-				  "\"n\", '_' must stand between two digits");
-	check_error("n = 1_\n", "test.toml:1:5: invalid integer 1_ for key "
-				"\"n\", '_' must stand between two digits");
-	check_error("n = 0x_1\n", "test.toml:1:5: invalid integer 0x_1 for key "
-				  "\"n\", '_' must stand between two digits");
+	check_error("n = 1__2\n",
+		    "test.toml:1:5: invalid integer 1__2 for key "
+		    "\"n\", '_' is only allowed between two digits");
+	check_error("n = 1_\n",
+		    "test.toml:1:5: invalid integer 1_ for key "
+		    "\"n\", '_' is only allowed between two digits");
+	check_error("n = 0x_1\n",
+		    "test.toml:1:5: invalid integer 0x_1 for key "
+		    "\"n\", '_' is only allowed between two digits");
 	check_error("n = +0x1\n",
 		    "test.toml:1:5: invalid integer +0x1 for key \"n\", 0x, 0o "
 		    "and 0b integers take no sign");

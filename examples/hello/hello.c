@@ -1,5 +1,4 @@
-/* Example Hermit-ABI guest: greets, then prints its vCPU count and kernel
- * command line. */
+/* Example Hermit-ABI guest that prints its vCPU count and bootargs. */
 /*
  * Built with the test guests' runtime (tests/guests/runtime), which
  * provides the Hermit notes, the _start entry point and the interface v2

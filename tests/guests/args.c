@@ -1,5 +1,4 @@
-/* Test guest that prints its arguments and environment (v1) or its bootargs
- * (v2). */
+/* Test guest that prints its arguments (v1) or its bootargs (v2). */
 #include "runtime.h"
 
 #if GUEST_INTERFACE == 1

@@ -1,5 +1,4 @@
-/* Test guest that runs the file hypercalls and exits with 0 when every result
- * matches. */
+/* Test guest that checks the results of the file hypercalls. */
 #include "runtime.h"
 
 #define NEW_PATH "/tmp_test/new.txt"
@@ -50,7 +49,7 @@ static void create_and_write(void)
 
 	expect_eq("write", guest_write_fd(fd, file_text, strlen(file_text)),
 		  (int64_t)strlen(file_text));
-	expect_eq("close", guest_close(fd), 0);
+	expect_eq("close after write", guest_close(fd), 0);
 }
 
 static void read_back(void)
@@ -67,7 +66,7 @@ static void read_back(void)
 	expect_eq("lseek", guest_lseek(fd, 6, SEEK_SET), 6);
 	expect_eq("read after lseek", guest_read(fd, buf, sizeof(buf)), 5);
 	expect_text("compare after lseek", buf, "file\n");
-	expect_eq("close", guest_close(fd), 0);
+	expect_eq("close after read", guest_close(fd), 0);
 }
 
 static void remove_file(void)

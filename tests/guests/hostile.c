@@ -1,5 +1,4 @@
-/* Test guest that sends hypercalls with addresses and lengths outside guest
- * memory and prints the results. */
+/* Test guest that passes addresses outside guest memory to hypercalls. */
 /*
  * Every line reads "<call> <case>: ret=<value>" for calls with a result
  * field (the expected values are -14 EFAULT, or -22 EINVAL for a path
@@ -17,8 +16,8 @@
 #define PTE_ADDR_MASK	0x000ffffffffff000ULL
 #define FILL_BYTE	'A'
 
-/* An address that is never guest memory: v1 uses the 3-4 GiB device
- * window, v2 an address beyond any physical address width. */
+/* An address that is never guest memory. v1 uses the 3-4 GiB device window
+ * and v2 an address beyond the 52-bit maximum physical address width. */
 #if GUEST_INTERFACE == 1
 #define FAR_OUTSIDE 0xfffffff0ULL
 #else
@@ -41,10 +40,10 @@ static const struct call block_calls[] = {
     {HERMIT_V1_CMDSIZE, "cmdsize"},
     {HERMIT_V1_CMDVAL, "cmdval"},
     {HERMIT_V1_FILE_UNLINK, "unlink"},
-    {HERMIT_V1_SERIAL_WRITE_BUFFER, "serial write buffer"},
+    {HERMIT_V1_SERIAL_WRITE_BUFFER, "serial write"},
 #else
-    {HERMIT_V2_SERIAL_WRITE_BUFFER, "serial write buffer"},
-    {HERMIT_V2_SERIAL_READ_BUFFER, "serial read buffer"},
+    {HERMIT_V2_SERIAL_WRITE_BUFFER, "serial write"},
+    {HERMIT_V2_SERIAL_READ_BUFFER, "serial read"},
     {HERMIT_V2_FILE_WRITE, "write"},
     {HERMIT_V2_FILE_OPEN, "open"},
     {HERMIT_V2_FILE_CLOSE, "close"},
@@ -74,21 +73,21 @@ static uint64_t mem_end;
 static uint64_t spare_pdpt[512] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t spare_pd[512] __attribute__((aligned(PAGE_SIZE)));
 
-static void report_ret(const char *call, const char *what, int64_t ret)
+static void report_ret(const char *call, const char *case_name, int64_t ret)
 {
 	guest_print(call);
 	guest_print(" ");
-	guest_print(what);
+	guest_print(case_name);
 	guest_print(": ret=");
 	guest_print_i64(ret);
 	guest_print("\n");
 }
 
-static void report_survived(const char *call, const char *what)
+static void report_survived(const char *call, const char *case_name)
 {
 	guest_print(call);
 	guest_print(" ");
-	guest_print(what);
+	guest_print(case_name);
 	guest_print(": survived\n");
 }
 
@@ -195,7 +194,7 @@ static void send_buffer(const struct buffer_case *c)
 	guest_hypercall(GUEST_INTERFACE == 1 ? HERMIT_V1_SERIAL_WRITE_BUFFER
 					     : HERMIT_V2_SERIAL_WRITE_BUFFER,
 			(uintptr_t)&serial);
-	report_survived("serial write buffer", c->name);
+	report_survived("serial write", c->name);
 
 	written = guest_write_fd(1, buf, c->len);
 	if (GUEST_INTERFACE == 1)
@@ -259,12 +258,12 @@ static int prepare_cmdval(void)
 	return alloc_strings(envp_gpas, cmdsize.envc, 1, &used);
 }
 
-static void send_cmdval(const char *what, uint64_t argv, uint64_t envp)
+static void send_cmdval(const char *case_name, uint64_t argv, uint64_t envp)
 {
 	struct hermit_v1_cmdval block = {.argv = argv, .envp = envp};
 
 	guest_hypercall(HERMIT_V1_CMDVAL, (uintptr_t)&block);
-	report_survived("cmdval", what);
+	report_survived("cmdval", case_name);
 }
 
 static void send_bad_cmdvals(void)
@@ -300,7 +299,8 @@ static void send_bad_exits(void)
 
 #endif /* GUEST_INTERFACE == 1 */
 
-/* Ports outside both hypercall ranges must be ignored, reads give ones. */
+/* The host must ignore writes to a port outside both hypercall ranges and
+ * return all ones for reads from it. */
 static void use_unknown_port(void)
 {
 	const uint16_t port = 0x1ff0;

@@ -1,5 +1,4 @@
-/* Test guest that loads an empty IDT and raises #UD, so the vCPU triple faults.
- */
+/* Test guest that raises #UD with an empty IDT, so the vCPU triple faults. */
 #include "runtime.h"
 
 struct idt_register {

@@ -1,4 +1,4 @@
-/* Guest entry point: moves each secondary vCPU to its own stack, then calls guest_entry. */
+/* Guest entry point: gives each secondary vCPU its own stack. */
 #include "runtime.h"
 
 /*

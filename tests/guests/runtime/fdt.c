@@ -1,5 +1,4 @@
-/* Minimal flattened device tree reader and kernel-argument lookup of the test
- * guests. */
+/* Device tree reader and kernel-argument lookup of the test guests. */
 #include "runtime.h"
 
 #define FDT_MAGIC      0xd00dfeed
@@ -42,7 +41,8 @@ static int node_name_matches(const char *node_name, const char *name)
 	       (node_name[len] == '\0' || node_name[len] == '@');
 }
 
-/* Walks the structure block; the root node is depth 1, its children 2. */
+/* Walks the structure block, in which the root node is at depth 1 and its
+ * children at depth 2. */
 const void *guest_fdt_property(const void *fdt, const char *node,
 			       const char *prop, uint32_t *len)
 {

@@ -1,5 +1,4 @@
-/* Hermit notes, C entry, output helpers and string functions of the test
- * guests. */
+/* Hermit notes, C entry, output and string functions of the test guests. */
 #include "runtime.h"
 
 /* An ELF note with a 4-byte descriptor: 12-byte header, name padded to 8. */
@@ -70,7 +69,8 @@ void guest_write(const char *buf, uint64_t len)
 #endif
 }
 
-/* v1 Hermit kernels write the byte with an 8-bit out, and so does this. */
+/* Hermit 0.6.9 kernels send the Uart byte with an 8-bit out, and so does
+ * this runtime. */
 void guest_write_byte(char byte)
 {
 #if GUEST_INTERFACE == 1
@@ -122,7 +122,7 @@ void guest_print_hex(uint64_t value)
 	guest_write(digits + start, sizeof(digits) - start);
 }
 
-/* The host ends the VM on Exit; the hlt loop only runs if it does not. */
+/* The host ends the VM on Exit, so the hlt loop runs only if it does not. */
 _Noreturn void guest_exit(int code)
 {
 #if GUEST_INTERFACE == 1
@@ -136,8 +136,8 @@ _Noreturn void guest_exit(int code)
 		__asm__ volatile("hlt");
 }
 
-/* rep movsb and rep stosb are fast here (IA32_MISC_ENABLE fast strings)
- * and keep gcc from turning these loops back into calls to themselves. */
+/* String instructions instead of C loops, so that gcc cannot turn the loops
+ * back into calls to memcpy and memset themselves. */
 void *memcpy(void *dest, const void *src, size_t len)
 {
 	void *ret = dest;

@@ -1,5 +1,4 @@
-/* Freestanding runtime of the test guests: entry, hypercalls, output,
- * arguments. */
+/* Freestanding runtime of the test guests: entry, hypercalls, output. */
 /*
  * A guest defines guest_main() and is built with -DGUEST_INTERFACE=1 or 2,
  * the hypercall interface version it announces in its UHYVEIF note. Page
@@ -10,8 +9,9 @@
 #ifndef GUEST_RUNTIME_H
 #define GUEST_RUNTIME_H
 
-/* Number of vCPUs with a stack: vCPU 0 uses the boot stack, the others a
- * GUEST_AP_STACK_SIZE slice of a static array. Higher vCPUs halt at entry. */
+/* Number of vCPUs that get a stack. vCPU 0 uses the boot stack and the
+ * others a GUEST_AP_STACK_SIZE slice of a static array. Higher-numbered
+ * vCPUs halt at entry. */
 #define GUEST_MAX_CPUS	     16
 #define GUEST_AP_STACK_SHIFT 14
 #define GUEST_AP_STACK_SIZE  (1 << GUEST_AP_STACK_SHIFT)
@@ -37,13 +37,14 @@
  * reads as "not implemented". */
 #define GUEST_RET_UNSET (-GUEST_ENOSYS)
 
-/* Runs on vCPU 0; its return value becomes the exit code. */
+/* Runs on vCPU 0. Its return value becomes the VM's exit code. */
 int guest_main(const struct hermit_boot_info *boot_info, unsigned cpu);
-/* Runs on every other vCPU; the weak default halts. */
+/* Runs on every other vCPU, which halts when it returns. The weak default
+ * returns at once. */
 void guest_ap_main(const struct hermit_boot_info *boot_info, unsigned cpu);
 
-/* Port I/O. Interface v1 passes the value in eax; interface v2 passes it in
- * rdi and ignores eax, which is set to the low half anyway. */
+/* Port I/O. Interface v1 passes the value in eax. Interface v2 passes it in
+ * rdi and ignores eax, which guest_out_v2 sets to the low half anyway. */
 static inline void guest_out8(uint16_t port, uint8_t value)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port) : "memory");

@@ -1,0 +1,381 @@
+/* A VM's guest files: its file tree, descriptor table and private temporary directory. */
+#include "guest_files.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "uhyve/hermit_abi.h"
+
+#include "error.h"
+
+void guest_files_init(struct guest_files *files, const char *tempdir_base,
+		      unsigned extra_flags)
+{
+	const char *base = tempdir_base ? tempdir_base : g_get_tmp_dir();
+
+	memset(files, 0, sizeof(*files));
+	files->tree = filetree_new();
+	files->open = g_ptr_array_new();
+	files->tempdir_base = g_strdup(base);
+	files->extra_flags = extra_flags;
+	pthread_mutex_init(&files->lock, NULL);
+}
+
+static void close_file(struct guest_file *file)
+{
+	if (file->host_fd >= 0)
+		close(file->host_fd);
+	if (file->bytes)
+		g_bytes_unref(file->bytes);
+	g_free(file);
+}
+
+/* Removes the VM's temporary directory, which holds only regular files
+ * that this VM created by name. */
+static void remove_tempdir(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *entry;
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		if (entry->d_name[0] == '.')
+			continue;
+		unlinkat(dirfd(dir), entry->d_name, 0);
+	}
+	closedir(dir);
+	rmdir(path);
+}
+
+void guest_files_destroy(struct guest_files *files)
+{
+	if (!files->open)
+		return;
+	for (guint i = 0; i < files->open->len; i++) {
+		if (files->open->pdata[i])
+			close_file(files->open->pdata[i]);
+	}
+	g_ptr_array_unref(files->open);
+	files->open = NULL;
+	filetree_free(files->tree);
+	if (files->tempdir)
+		remove_tempdir(files->tempdir);
+	g_free(files->tempdir);
+	g_free(files->tempdir_base);
+	pthread_mutex_destroy(&files->lock);
+}
+
+int guest_files_mount(struct guest_files *files, const char *host_path,
+		      const char *guest_path, char **error)
+{
+	char *absolute = g_canonicalize_filename(host_path, NULL);
+	char *parent = g_path_get_dirname(absolute);
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&files->lock);
+	if (stat(absolute, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = filetree_insert_host_directory(files->tree, guest_path,
+						    absolute, error);
+	} else if (stat(absolute, &st) == 0 ||
+		   (stat(parent, &st) == 0 && S_ISDIR(st.st_mode))) {
+		rc = filetree_insert_host_file(files->tree, guest_path,
+					       absolute, error);
+	} else {
+		rc = set_error(error, -ENOENT,
+			       "host path %s does not exist, and neither does "
+			       "its directory", host_path);
+	}
+	pthread_mutex_unlock(&files->lock);
+	g_free(parent);
+	g_free(absolute);
+	/* A parent that is already mapped is a conflict between mappings. */
+	return rc == -ENOTDIR ? -EEXIST : rc;
+}
+
+/* Creates the per-user directory below the base (mode 0700) if needed and
+ * checks that it is a real directory of this user, so that another user
+ * cannot prepare it; then makes the VM's own directory inside it. */
+static int make_tempdir(struct guest_files *files)
+{
+	char *user_dir = g_strdup_printf("%s/uhyve-%u", files->tempdir_base,
+					 (unsigned)getuid());
+	char *template = g_build_filename(user_dir, "vm-XXXXXX", NULL);
+	struct stat st;
+	int rc = 0;
+
+	if (mkdir(user_dir, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	else if (lstat(user_dir, &st) < 0)
+		rc = -errno;
+	else if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
+		rc = -EACCES;
+	if (rc == 0 && !mkdtemp(template))
+		rc = -errno;
+	if (rc == 0)
+		files->tempdir = g_steal_pointer(&template);
+	g_free(template);
+	g_free(user_dir);
+	return rc;
+}
+
+static int add_descriptor(struct guest_files *files, int host_fd,
+			  GBytes *bytes)
+{
+	struct guest_file *file;
+	guint slot;
+
+	for (slot = 0; slot < files->open->len; slot++) {
+		if (!files->open->pdata[slot])
+			break;
+	}
+	if (slot >= GUEST_FILES_MAX_OPEN) {
+		if (host_fd >= 0)
+			close(host_fd);
+		return -EMFILE;
+	}
+	file = g_new0(struct guest_file, 1);
+	file->host_fd = host_fd;
+	file->bytes = bytes ? g_bytes_ref(bytes) : NULL;
+	if (slot == files->open->len)
+		g_ptr_array_add(files->open, file);
+	else
+		files->open->pdata[slot] = file;
+	return (int)slot + 3;
+}
+
+static struct guest_file *find_descriptor(struct guest_files *files, int fd)
+{
+	if (fd < 3 || (guint)(fd - 3) >= files->open->len)
+		return NULL;
+	return files->open->pdata[fd - 3];
+}
+
+static int open_host(struct guest_files *files, const char *host_path,
+		     int flags, int mode)
+{
+	int fd = open(host_path, flags | (int)files->extra_flags | O_CLOEXEC,
+		      (mode_t)mode & 07777);
+
+	if (fd < 0)
+		return -errno;
+	return add_descriptor(files, fd, NULL);
+}
+
+/* Creates an unmapped path in the temporary directory and records it at
+ * the guest path, so that later opens find it. */
+static int create_in_tempdir(struct guest_files *files, const char *path,
+			     int flags, int mode)
+{
+	char *host_path;
+	int rc = 0;
+	int fd;
+
+	if (!files->tempdir)
+		rc = make_tempdir(files);
+	if (rc)
+		return rc;
+	host_path = g_strdup_printf("%s/file-%u", files->tempdir,
+				    files->created++);
+	fd = open(host_path, flags | O_EXCL | (int)files->extra_flags |
+				     O_CLOEXEC,
+		  (mode_t)mode & 07777);
+	if (fd < 0) {
+		rc = -errno;
+		g_free(host_path);
+		return rc;
+	}
+	rc = filetree_insert_host_file(files->tree, path, host_path, NULL);
+	if (rc) {
+		close(fd);
+		unlink(host_path);
+		g_free(host_path);
+		return rc;
+	}
+	g_free(host_path);
+	return add_descriptor(files, fd, NULL);
+}
+
+static bool writes(int flags)
+{
+	return (flags & (HERMIT_O_WRONLY | HERMIT_O_RDWR | HERMIT_O_TRUNC |
+			 HERMIT_O_APPEND)) != 0;
+}
+
+static int open_resolved(struct guest_files *files, const char *path,
+			 int flags, int mode)
+{
+	struct filetree_entry entry = {0};
+	int rc = filetree_resolve(files->tree, path, &entry, NULL);
+
+	if (rc == -ENOENT && (flags & HERMIT_O_CREAT))
+		return create_in_tempdir(files, path, flags, mode);
+	if (rc)
+		return rc;
+
+	switch (entry.kind) {
+	case FILETREE_VIRTUAL_FILE:
+		rc = writes(flags) ? -EROFS
+				   : add_descriptor(files, -1, entry.bytes);
+		break;
+	case FILETREE_DIRECTORY:
+		rc = -EISDIR;
+		break;
+	default:
+		rc = open_host(files, entry.host_path, flags, mode);
+		break;
+	}
+	filetree_entry_clear(&entry);
+	return rc;
+}
+
+int guest_files_open(struct guest_files *files, const char *path, int flags,
+		     int mode)
+{
+	int rc;
+
+	flags &= HERMIT_O_ALLOWED;
+	if ((flags & HERMIT_O_CREAT) && (flags & HERMIT_O_DIRECTORY))
+		return -EINVAL;
+
+	pthread_mutex_lock(&files->lock);
+	rc = open_resolved(files, path, flags, mode);
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+int guest_files_close(struct guest_files *files, int fd)
+{
+	struct guest_file *file;
+	int rc = 0;
+
+	pthread_mutex_lock(&files->lock);
+	file = find_descriptor(files, fd);
+	if (file) {
+		files->open->pdata[fd - 3] = NULL;
+		close_file(file);
+	} else {
+		rc = -EBADF;
+	}
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+static int64_t seek_virtual(struct guest_file *file, int64_t offset,
+			    int whence)
+{
+	int64_t size = (int64_t)g_bytes_get_size(file->bytes);
+	int64_t base;
+
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)file->offset;
+		break;
+	case SEEK_END:
+		base = size;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if ((offset < 0 && base + offset < 0) ||
+	    (offset > 0 && base > INT64_MAX - offset))
+		return -EINVAL;
+	file->offset = (uint64_t)(base + offset);
+	return (int64_t)file->offset;
+}
+
+int64_t guest_files_lseek(struct guest_files *files, int fd, int64_t offset,
+			  int whence)
+{
+	struct guest_file *file;
+	int64_t rc;
+
+	pthread_mutex_lock(&files->lock);
+	file = find_descriptor(files, fd);
+	if (!file)
+		rc = -EBADF;
+	else if (file->bytes)
+		rc = seek_virtual(file, offset, whence);
+	else if ((rc = lseek(file->host_fd, offset, whence)) < 0)
+		rc = -errno;
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+int guest_files_unlink(struct guest_files *files, const char *path)
+{
+	struct filetree_entry entry = {0};
+	int rc;
+
+	pthread_mutex_lock(&files->lock);
+	rc = filetree_unlink(files->tree, path, &entry, NULL);
+	if (rc == 0 && entry.host_path && unlink(entry.host_path) < 0 &&
+	    !(entry.kind == FILETREE_HOST_FILE && errno == ENOENT))
+		rc = -errno;
+	filetree_entry_clear(&entry);
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+static int64_t read_virtual(struct guest_file *file, void *buffer, size_t len)
+{
+	size_t size;
+	const uint8_t *data = g_bytes_get_data(file->bytes, &size);
+	size_t available;
+
+	if (file->offset >= size)
+		return 0;
+	available = size - (size_t)file->offset;
+	if (len > available)
+		len = available;
+	memcpy(buffer, data + file->offset, len);
+	file->offset += len;
+	return (int64_t)len;
+}
+
+int64_t guest_files_read(struct guest_files *files, int fd, void *buffer,
+			 size_t len)
+{
+	struct guest_file *file;
+	int64_t rc;
+
+	pthread_mutex_lock(&files->lock);
+	file = find_descriptor(files, fd);
+	if (!file)
+		rc = -EBADF;
+	else if (file->bytes)
+		rc = read_virtual(file, buffer, len);
+	else if ((rc = read(file->host_fd, buffer, len)) < 0)
+		rc = -errno;
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+int64_t guest_files_write(struct guest_files *files, int fd,
+			  const void *buffer, size_t len)
+{
+	struct guest_file *file;
+	int64_t rc;
+
+	pthread_mutex_lock(&files->lock);
+	file = find_descriptor(files, fd);
+	if (!file)
+		rc = -EBADF;
+	else if (file->bytes)
+		rc = -EROFS;
+	else if ((rc = write(file->host_fd, buffer, len)) < 0)
+		rc = -errno;
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}

@@ -1,0 +1,5 @@
+/* Placeholder replaced below. */
+int main(void)
+{
+	return 0;
+}
