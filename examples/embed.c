@@ -1,4 +1,5 @@
-/* A program that embeds libuhyve: create a VM, mount a host directory, run it. */
+/* A program that embeds libuhyve: create a VM, mount a host directory, run it.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 

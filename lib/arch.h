@@ -10,8 +10,8 @@
 /* Entry state shared by every vCPU (§5 of the Hermit boot contract). */
 struct arch_entry_state {
 	uint64_t memory_start; /* G */
-	uint64_t entry;        /* rip */
-	uint64_t stack;        /* rsp of the boot processor */
+	uint64_t entry;	       /* rip */
+	uint64_t stack;	       /* rsp of the boot processor */
 	uint64_t boot_info;    /* rdi */
 };
 

@@ -1,4 +1,5 @@
-/* The configuration object: everything a caller can set before creating a VM. */
+/* The configuration object: everything a caller can set before creating a VM.
+ */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -109,8 +110,7 @@ int uhyve_config_add_kernel_arg(struct uhyve_config *config, const char *arg,
 int uhyve_config_add_app_arg(struct uhyve_config *config, const char *arg,
 			     char **error)
 {
-	return add_string(config->app_args, arg, "application argument",
-			  error);
+	return add_string(config->app_args, arg, "application argument", error);
 }
 
 int uhyve_config_add_env(struct uhyve_config *config, const char *key_value,
@@ -120,17 +120,19 @@ int uhyve_config_add_env(struct uhyve_config *config, const char *key_value,
 	size_t key_len;
 
 	if (!key_value)
-		return set_error(error, -EINVAL, "environment variable is NULL");
+		return set_error(error, -EINVAL,
+				 "environment variable is NULL");
 	equals = strchr(key_value, '=');
 	if (!equals)
 		return set_error(error, -EINVAL,
 				 "environment variable \"%s\" has no '=': use "
-				 "KEY=VALUE", key_value);
+				 "KEY=VALUE",
+				 key_value);
 	key_len = (size_t)(equals - key_value);
 	if (key_len == 0)
-		return set_error(error, -EINVAL,
-				 "environment variable \"%s\" has an empty name",
-				 key_value);
+		return set_error(
+		    error, -EINVAL,
+		    "environment variable \"%s\" has an empty name", key_value);
 
 	for (guint i = 0; i < config->env->len; i++) {
 		const char *existing = config->env->pdata[i];
@@ -172,8 +174,8 @@ void uhyve_config_set_log_level(struct uhyve_config *config,
 	config->log_level = level;
 }
 
-int uhyve_config_set_affinity(struct uhyve_config *config,
-			      const uint32_t *cpus, size_t count, char **error)
+int uhyve_config_set_affinity(struct uhyve_config *config, const uint32_t *cpus,
+			      size_t count, char **error)
 {
 	if (count > 0 && !cpus)
 		return set_error(error, -EINVAL, "CPU list is NULL");
@@ -181,8 +183,8 @@ int uhyve_config_set_affinity(struct uhyve_config *config,
 		if (cpus[i] >= CPU_SETSIZE)
 			return set_error(error, -EINVAL,
 					 "host CPU %u is out of range: the "
-					 "maximum is %d", cpus[i],
-					 CPU_SETSIZE - 1);
+					 "maximum is %d",
+					 cpus[i], CPU_SETSIZE - 1);
 	}
 	g_array_set_size(config->affinity, 0);
 	g_array_append_vals(config->affinity, cpus, (guint)count);
@@ -237,7 +239,8 @@ int uhyve_config_set_io_mode(struct uhyve_config *config, unsigned flags,
 	if (flags & ~(UHYVE_IO_DIRECT | UHYVE_IO_SYNC))
 		return set_error(error, -EINVAL,
 				 "I/O mode flags %#x are invalid: use "
-				 "UHYVE_IO_DIRECT and UHYVE_IO_SYNC", flags);
+				 "UHYVE_IO_DIRECT and UHYVE_IO_SYNC",
+				 flags);
 	config->io_mode = flags;
 	return 0;
 }

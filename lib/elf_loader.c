@@ -49,7 +49,8 @@ static int check_ident(Elf *elf, const char *name, char **error)
 	if (gelf_getclass(elf) != ELFCLASS64)
 		return set_error(error, -ENOEXEC,
 				 "%s: not a 64-bit ELF file (Hermit kernels "
-				 "are ELF64)", name);
+				 "are ELF64)",
+				 name);
 	if (!ident || ident[EI_DATA] != ELFDATA2LSB)
 		return set_error(error, -ENOEXEC,
 				 "%s: not a little-endian ELF file", name);
@@ -75,9 +76,10 @@ static int check_header(Elf *elf, const GElf_Ehdr *ehdr, const char *name,
 				 name, ehdr->e_machine);
 	}
 	if (ehdr->e_type != ET_DYN && ehdr->e_type != ET_EXEC)
-		return set_error(error, -ENOEXEC,
-				 "%s: ELF type %u is neither ET_EXEC nor ET_DYN",
-				 name, ehdr->e_type);
+		return set_error(
+		    error, -ENOEXEC,
+		    "%s: ELF type %u is neither ET_EXEC nor ET_DYN", name,
+		    ehdr->e_type);
 	return 0;
 }
 
@@ -88,8 +90,8 @@ static int read_notes(Elf *elf, const GElf_Phdr *phdr, const char *name,
 		      char **error)
 {
 	Elf_Type type = phdr->p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR;
-	Elf_Data *data = elf_getdata_rawchunk(elf, phdr->p_offset,
-					      phdr->p_filesz, type);
+	Elf_Data *data =
+	    elf_getdata_rawchunk(elf, phdr->p_offset, phdr->p_filesz, type);
 	size_t offset = 0;
 	size_t next;
 	GElf_Nhdr note;
@@ -99,13 +101,14 @@ static int read_notes(Elf *elf, const GElf_Phdr *phdr, const char *name,
 	if (!data)
 		return set_error(error, -ENOEXEC,
 				 "%s: PT_NOTE segment at file offset %#llx "
-				 "does not fit in the file", name,
-				 (unsigned long long)phdr->p_offset);
+				 "does not fit in the file",
+				 name, (unsigned long long)phdr->p_offset);
 
 	while ((next = gelf_getnote(data, offset, &note, &name_offset,
 				    &desc_offset)) > 0) {
 		const char *note_name = (const char *)data->d_buf + name_offset;
-		const uint8_t *desc = (const uint8_t *)data->d_buf + desc_offset;
+		const uint8_t *desc =
+		    (const uint8_t *)data->d_buf + desc_offset;
 
 		offset = next;
 		if (note.n_namesz == sizeof(HERMIT_NOTE_NAME) &&
@@ -119,8 +122,8 @@ static int read_notes(Elf *elf, const GElf_Phdr *phdr, const char *name,
 			   note.n_type == HERMIT_NOTE_UHYVEIF &&
 			   note.n_descsz >= 4) {
 			image->interface_version =
-				(uint32_t)desc[0] << 24 | (uint32_t)desc[1] << 16 |
-				(uint32_t)desc[2] << 8 | desc[3];
+			    (uint32_t)desc[0] << 24 | (uint32_t)desc[1] << 16 |
+			    (uint32_t)desc[2] << 8 | desc[3];
 		} else if (note.n_namesz == 4 && !memcmp(note_name, "GNU", 4) &&
 			   note.n_type == NT_GNU_ABI_TAG &&
 			   note.n_descsz >= 16) {
@@ -147,7 +150,8 @@ static int vaddr_to_offset(Elf *elf, size_t phnum, uint64_t vaddr,
 	for (size_t i = 0; i < phnum; i++) {
 		if (!gelf_getphdr(elf, (int)i, &phdr) || phdr.p_type != PT_LOAD)
 			continue;
-		if (vaddr < phdr.p_vaddr || vaddr - phdr.p_vaddr >= phdr.p_filesz)
+		if (vaddr < phdr.p_vaddr ||
+		    vaddr - phdr.p_vaddr >= phdr.p_filesz)
 			continue;
 		*offset = phdr.p_offset + (vaddr - phdr.p_vaddr);
 		*available = phdr.p_filesz - (vaddr - phdr.p_vaddr);
@@ -166,7 +170,8 @@ static int read_dynamic(Elf *elf, const GElf_Phdr *phdr, const char *name,
 
 	if (!data)
 		return set_error(error, -ENOEXEC,
-				 "%s: PT_DYNAMIC does not fit in the file", name);
+				 "%s: PT_DYNAMIC does not fit in the file",
+				 name);
 
 	count = data->d_size / sizeof(Elf64_Dyn);
 	for (size_t i = 0; i < count && gelf_getdyn(data, (int)i, &dyn); i++) {
@@ -177,14 +182,15 @@ static int read_dynamic(Elf *elf, const GElf_Phdr *phdr, const char *name,
 			return set_error(error, -ENOEXEC,
 					 "%s: kernel needs shared libraries "
 					 "(DT_NEEDED), but Hermit kernels must "
-					 "be statically linked", name);
+					 "be statically linked",
+					 name);
 		case DT_REL:
 		case DT_RELR:
 			return set_error(error, -ENOEXEC,
 					 "%s: unsupported relocation table "
 					 "(dynamic tag %lld); only RELA is "
-					 "supported", name,
-					 (long long)dyn.d_tag);
+					 "supported",
+					 name, (long long)dyn.d_tag);
 		case DT_RELA:
 			info->rela_vaddr = dyn.d_un.d_ptr;
 			info->has_rela = true;
@@ -223,8 +229,8 @@ static Elf_Data *get_symbols(Elf *elf, size_t phnum,
 	uint64_t offset;
 	uint64_t available;
 
-	if (!info->has_symtab ||
-	    vaddr_to_offset(elf, phnum, info->symtab_vaddr, &offset, &available))
+	if (!info->has_symtab || vaddr_to_offset(elf, phnum, info->symtab_vaddr,
+						 &offset, &available))
 		return NULL;
 	available -= available % sizeof(Elf64_Sym);
 	return elf_getdata_rawchunk(elf, (int64_t)offset, available, ELF_T_SYM);
@@ -275,15 +281,17 @@ static int for_each_relocation(Elf *elf, size_t phnum, const char *name,
 
 		if (!gelf_getrela(relas, (int)i, &rela))
 			return set_error(error, -ENOEXEC,
-					 "%s: unreadable relocation %zu", name, i);
+					 "%s: unreadable relocation %zu", name,
+					 i);
 		sym_index = GELF_R_SYM(rela.r_info);
 		if (sym_index != 0) {
-			if (!symbols || !gelf_getsym(symbols, (int)sym_index, &sym))
+			if (!symbols ||
+			    !gelf_getsym(symbols, (int)sym_index, &sym))
 				return set_error(error, -ENOEXEC,
 						 "%s: relocation %zu names "
 						 "symbol %zu, which is not in "
-						 "the symbol table", name, i,
-						 sym_index);
+						 "the symbol table",
+						 name, i, sym_index);
 			symbol = &sym;
 		}
 		rc = apply(&rela, symbol, context, error);
@@ -312,7 +320,8 @@ static int check_relocation(const GElf_Rela *rela, const GElf_Sym *sym,
 		return set_error(error, -ENOEXEC,
 				 "unknown relocation type %u (supported: "
 				 "R_X86_64_RELATIVE, R_X86_64_64, "
-				 "R_X86_64_GLOB_DAT)", type);
+				 "R_X86_64_GLOB_DAT)",
+				 type);
 	}
 }
 
@@ -336,13 +345,15 @@ static int read_program_headers(Elf *elf, size_t phnum, const char *name,
 			    phdr.p_vaddr + phdr.p_memsz < phdr.p_vaddr)
 				return set_error(error, -ENOEXEC,
 						 "%s: PT_LOAD %zu has an "
-						 "invalid size", name, i);
+						 "invalid size",
+						 name, i);
 			if (!have_load)
 				image->load_start = phdr.p_vaddr;
 			if (phdr.p_vaddr < image->load_start)
 				return set_error(error, -ENOEXEC,
 						 "%s: PT_LOAD segments are not "
-						 "sorted by address", name);
+						 "sorted by address",
+						 name);
 			if (phdr.p_vaddr + phdr.p_memsz > load_end)
 				load_end = phdr.p_vaddr + phdr.p_memsz;
 			have_load = true;
@@ -365,7 +376,8 @@ static int read_program_headers(Elf *elf, size_t phnum, const char *name,
 		}
 	}
 	if (!have_load)
-		return set_error(error, -ENOEXEC, "%s: no PT_LOAD segment", name);
+		return set_error(error, -ENOEXEC, "%s: no PT_LOAD segment",
+				 name);
 	image->load_span = load_end - image->load_start;
 	return 0;
 }
@@ -376,17 +388,18 @@ static int check_notes(int entry_version, const char *name,
 	if (entry_version < 0)
 		return set_error(error, -ENOEXEC,
 				 "%s: no HERMIT note, so this is not a Hermit "
-				 "kernel", name);
+				 "kernel",
+				 name);
 	if (entry_version != HERMIT_ENTRY_VERSION)
 		return set_error(error, -ENOEXEC,
 				 "%s: Hermit entry version %d is not supported "
-				 "(expected %d)", name, entry_version,
-				 HERMIT_ENTRY_VERSION);
+				 "(expected %d)",
+				 name, entry_version, HERMIT_ENTRY_VERSION);
 	if (image->interface_version != 1 && image->interface_version != 2)
 		return set_error(error, -ENOEXEC,
 				 "%s: hypercall interface version %u is not "
-				 "supported (expected 1 or 2)", name,
-				 image->interface_version);
+				 "supported (expected 1 or 2)",
+				 name, image->interface_version);
 	return 0;
 }
 
@@ -406,7 +419,8 @@ static Elf *open_elf(const void *data, size_t size, const char *name,
 	if (elf_kind(elf) != ELF_K_ELF) {
 		set_error(error, -ENOEXEC,
 			  "%s: not an ELF file (a Hermit kernel is an ELF64 "
-			  "x86_64 executable)", name);
+			  "x86_64 executable)",
+			  name);
 		goto fail;
 	}
 	rc = check_ident(elf, name, error);
@@ -463,7 +477,8 @@ int elf_loader_parse(const void *data, size_t size, const char *name,
 	     image->entry - image->load_start >= image->load_span)) {
 		rc = set_error(error, -ENOEXEC,
 			       "%s: entry point %#llx lies outside the loaded "
-			       "image", name, (unsigned long long)image->entry);
+			       "image",
+			       name, (unsigned long long)image->entry);
 		goto out;
 	}
 
@@ -477,7 +492,7 @@ out:
 /* What apply_relocation() needs to write into guest memory. */
 struct load_context {
 	const struct guest_mem *mem;
-	uint64_t base;      /* K: added to every relocated address */
+	uint64_t base;	    /* K: added to every relocated address */
 	uint64_t image_end; /* first gpa after the image */
 };
 
@@ -520,8 +535,8 @@ static int apply_relocation(const GElf_Rela *rela, const GElf_Sym *sym,
 	return 0;
 }
 
-static int load_segment(const void *data, size_t size, const GElf_Phdr *phdr, const struct guest_mem *mem,
-			uint64_t bias)
+static int load_segment(const void *data, size_t size, const GElf_Phdr *phdr,
+			const struct guest_mem *mem, uint64_t bias)
 {
 	uint8_t *dest;
 
@@ -544,9 +559,9 @@ int elf_loader_load(const void *data, size_t size, const char *name,
 {
 	uint64_t bias = image->relocatable ? kernel_addr : 0;
 	struct load_context context = {
-		.mem = mem,
-		.base = bias,
-		.image_end = bias + image->load_start + image->load_span,
+	    .mem = mem,
+	    .base = bias,
+	    .image_end = bias + image->load_start + image->load_span,
 	};
 	size_t count;
 	GElf_Ehdr ehdr;
@@ -566,15 +581,18 @@ int elf_loader_load(const void *data, size_t size, const char *name,
 		if (rc == -E2BIG)
 			set_error(error, rc,
 				  "%s: segment at %#llx (%llu bytes) does not "
-				  "fit in guest memory [%#llx, %#llx)", name,
+				  "fit in guest memory [%#llx, %#llx)",
+				  name,
 				  (unsigned long long)(phdr.p_vaddr + bias),
 				  (unsigned long long)phdr.p_memsz,
 				  (unsigned long long)mem->start,
 				  (unsigned long long)(mem->start + mem->size));
 		else if (rc)
-			set_error(error, rc,
-				  "%s: segment %zu's file bytes lie outside the "
-				  "file", name, i);
+			set_error(
+			    error, rc,
+			    "%s: segment %zu's file bytes lie outside the "
+			    "file",
+			    name, i);
 	}
 	if (rc == 0 && image->relocatable)
 		rc = for_each_relocation(elf, phnum, name, apply_relocation,

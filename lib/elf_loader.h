@@ -10,20 +10,20 @@
 
 /* What a kernel file says about itself, as read by elf_loader_parse(). */
 struct kernel_image {
-	bool relocatable;          /* ET_DYN (static-pie) */
+	bool relocatable;	    /* ET_DYN (static-pie) */
 	uint32_t interface_version; /* UHYVEIF note, 1 when absent */
-	bool has_hermit_version;   /* GNU ABI tag with the Hermit OS number */
+	bool has_hermit_version;    /* GNU ABI tag with the Hermit OS number */
 	uint32_t hermit_version[3]; /* major, minor, patch */
-	uint64_t load_start;       /* first PT_LOAD p_vaddr */
-	uint64_t load_span;        /* end of the last PT_LOAD minus load_start */
-	uint64_t entry;            /* e_entry, relative to the load address
-				      for relocatable kernels */
+	uint64_t load_start;	    /* first PT_LOAD p_vaddr */
+	uint64_t load_span; /* end of the last PT_LOAD minus load_start */
+	uint64_t entry;	    /* e_entry, relative to the load address
+			       for relocatable kernels */
 	bool has_tls;
-	uint64_t tls_vaddr;        /* PT_TLS p_vaddr (unrelocated) */
+	uint64_t tls_vaddr; /* PT_TLS p_vaddr (unrelocated) */
 	uint64_t tls_filesz;
 	uint64_t tls_memsz;
 	uint64_t tls_align;
-	size_t relocation_count;   /* RELA entries of PT_DYNAMIC */
+	size_t relocation_count; /* RELA entries of PT_DYNAMIC */
 };
 
 /*

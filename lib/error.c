@@ -39,7 +39,8 @@ int prefix_error(char **error, int code, const char *format, ...)
 
 	if (!prefix)
 		return code;
-	if (asprintf(&message, "%s: %s", prefix, *error ? *error : "failed") < 0)
+	if (asprintf(&message, "%s: %s", prefix, *error ? *error : "failed") <
+	    0)
 		message = NULL;
 	free(prefix);
 	if (message) {

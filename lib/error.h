@@ -15,10 +15,10 @@
  * free(); an earlier message in *error is freed first.
  */
 int set_error(char **error, int code, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like set_error(), but puts `prefix: ` in front of an existing *error. */
 int prefix_error(char **error, int code, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* UHYVE_ERROR_H */

@@ -1,4 +1,5 @@
-/* Checked access to guest-physical memory: every guest address goes through here. */
+/* Checked access to guest-physical memory: every guest address goes through
+ * here. */
 #ifndef UHYVE_GUEST_MEM_H
 #define UHYVE_GUEST_MEM_H
 
@@ -9,9 +10,9 @@
 
 /* One contiguous region of guest-physical memory backed by host memory. */
 struct guest_mem {
-	uint8_t *host;  /* host mapping of the first byte */
+	uint8_t *host;	/* host mapping of the first byte */
 	uint64_t start; /* gpa of the first byte (G) */
-	uint64_t size;  /* bytes (M) */
+	uint64_t size;	/* bytes (M) */
 };
 
 /*

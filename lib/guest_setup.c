@@ -1,4 +1,5 @@
-/* Boot-time guest contents: memory placement, boot information, device tree, arguments. */
+/* Boot-time guest contents: memory placement, boot information, device tree,
+ * arguments. */
 #include "guest_setup.h"
 
 #include <errno.h>
@@ -48,12 +49,12 @@ static int place_fixed(const struct kernel_image *image, uint64_t range_start,
 	layout->memory_start = range_start;
 	layout->kernel_addr = image->load_start;
 	if (image->load_start < range_start + HERMIT_KERNEL_OFFSET)
-		return set_error(error, -EINVAL,
-				 "kernel load address %#llx is too low: it must "
-				 "be at least %#llx",
-				 (unsigned long long)image->load_start,
-				 (unsigned long long)(range_start +
-						      HERMIT_KERNEL_OFFSET));
+		return set_error(
+		    error, -EINVAL,
+		    "kernel load address %#llx is too low: it must "
+		    "be at least %#llx",
+		    (unsigned long long)image->load_start,
+		    (unsigned long long)(range_start + HERMIT_KERNEL_OFFSET));
 	return 0;
 }
 
@@ -62,13 +63,14 @@ static void place_relocatable(const struct kernel_image *image,
 			      bool aslr, uint64_t random,
 			      struct guest_layout *layout)
 {
-	uint64_t needed = HERMIT_KERNEL_OFFSET + image->load_span +
-			  layout->memory_size;
+	uint64_t needed =
+	    HERMIT_KERNEL_OFFSET + image->load_span + layout->memory_size;
 	uint64_t start = range_start;
 
 	if (aslr && needed < range_end - range_start) {
 		uint64_t slots = (range_end - range_start - needed) /
-					 UHYVE_MEMORY_ALIGNMENT + 1;
+				     UHYVE_MEMORY_ALIGNMENT +
+				 1;
 
 		start += (random % slots) * UHYVE_MEMORY_ALIGNMENT;
 	}
@@ -105,8 +107,7 @@ int layout_choose(const struct kernel_image *image, uint64_t memory_size,
 	layout->kernel_end = layout->kernel_addr +
 			     (image->relocatable ? image->load_start : 0) +
 			     image->load_span;
-	if (image->load_span > memory_size ||
-	    layout->kernel_end > memory_end ||
+	if (image->load_span > memory_size || layout->kernel_end > memory_end ||
 	    layout->kernel_end < layout->kernel_addr)
 		return set_error(error, -EINVAL,
 				 "kernel image [%#llx, %#llx) does not fit in "
@@ -125,8 +126,7 @@ int boot_info_write(const struct guest_mem *mem,
 	const struct kernel_image *image = params->image;
 	const struct guest_layout *layout = params->layout;
 	struct hermit_boot_info *info = GUEST_MEM_OBJECT(
-		mem, mem->start + HERMIT_BOOT_INFO_OFFSET,
-		struct hermit_boot_info);
+	    mem, mem->start + HERMIT_BOOT_INFO_OFFSET, struct hermit_boot_info);
 	struct timespec now;
 	__int128 boot_time;
 
@@ -136,14 +136,15 @@ int boot_info_write(const struct guest_mem *mem,
 	info->phys_addr_start = layout->memory_start;
 	info->phys_addr_end = layout->memory_start + layout->memory_size;
 	info->serial_port = image->interface_version == 2
-				    ? HERMIT_V2_SERIAL_PORT
-				    : HERMIT_V1_SERIAL_PORT;
+				? HERMIT_V2_SERIAL_PORT
+				: HERMIT_V1_SERIAL_PORT;
 	info->fdt_addr = layout->memory_start + HERMIT_FDT_OFFSET;
 	info->kernel_start = layout->kernel_addr;
 	info->kernel_end = layout->kernel_end;
 	if (image->has_tls) {
-		info->tls_start = image->tls_vaddr +
-				  (image->relocatable ? layout->kernel_addr : 0);
+		info->tls_start =
+		    image->tls_vaddr +
+		    (image->relocatable ? layout->kernel_addr : 0);
 		info->tls_filesz = image->tls_filesz;
 		info->tls_memsz = image->tls_memsz;
 		info->tls_align = image->tls_align;
@@ -241,17 +242,22 @@ int device_tree_write(const struct guest_mem *mem,
 	int rc;
 
 	if (!fdt)
-		return set_error(error, -E2BIG,
-				 "guest memory is too small for the device tree");
+		return set_error(
+		    error, -E2BIG,
+		    "guest memory is too small for the device tree");
 	rc = build_tree(fdt, HERMIT_FDT_MAX_SIZE, params);
 	if (rc == -FDT_ERR_NOSPACE)
-		return set_error(error, -E2BIG,
-				 "the device tree does not fit in its %d bytes: "
-				 "use fewer or shorter arguments, variables or "
-				 "mappings", HERMIT_FDT_MAX_SIZE);
+		return set_error(
+		    error, -E2BIG,
+		    "the device tree does not fit in its %d bytes: "
+		    "use fewer or shorter arguments, variables or "
+		    "mappings",
+		    HERMIT_FDT_MAX_SIZE);
 	if (rc)
-		return set_error(error, -EINVAL, "writing the device tree "
-				 "failed: %s", fdt_strerror(rc));
+		return set_error(error, -EINVAL,
+				 "writing the device tree "
+				 "failed: %s",
+				 fdt_strerror(rc));
 	return 0;
 }
 
@@ -299,11 +305,15 @@ char *bootargs_build(GPtrArray *kernel_args, GPtrArray *env,
 	for (guint i = 0; i < env->len; i++) {
 		const char *variable = env->pdata[i];
 		const char *equals = strchr(variable, '=');
+
+		/* uhyve_config_add_env() only stores KEY=VALUE entries. */
+		if (!equals)
+			continue;
 		char *key = g_strndup(variable, (gsize)(equals - variable));
 		char *quoted_key = shell_quote(key);
 		char *quoted_value = shell_quote(equals + 1);
-		char *word = g_strdup_printf("env=%s=%s", quoted_key,
-					     quoted_value);
+		char *word =
+		    g_strdup_printf("env=%s=%s", quoted_key, quoted_value);
 
 		append_word(line, word);
 		g_free(word);
@@ -330,7 +340,8 @@ int v1_command_line_build(const char *kernel_path, GPtrArray *kernel_args,
 		return set_error(error, -E2BIG,
 				 "%u arguments (with the kernel path) are too "
 				 "many for an interface version 1 kernel: the "
-				 "limit is %d", argc, HERMIT_V1_MAX_ARGS);
+				 "limit is %d",
+				 argc, HERMIT_V1_MAX_ARGS);
 	if (env->len > HERMIT_V1_MAX_ENVS)
 		return set_error(error, -E2BIG,
 				 "%u environment variables are too many for an "

@@ -1,4 +1,5 @@
-/* Boot-time guest contents: memory placement, boot information, device tree, arguments. */
+/* Boot-time guest contents: memory placement, boot information, device tree,
+ * arguments. */
 #ifndef UHYVE_GUEST_SETUP_H
 #define UHYVE_GUEST_SETUP_H
 
@@ -64,7 +65,8 @@ char *shell_quote(const char *word);
 
 /* Argument and environment strings of interface v1's Cmdsize/Cmdval. */
 struct v1_command_line {
-	GPtrArray *argv; /* kernel path, kernel arguments, application arguments */
+	GPtrArray
+	    *argv; /* kernel path, kernel arguments, application arguments */
 	GPtrArray *envp; /* "KEY=VALUE", padded with "" to V1_MIN_ENV_ENTRIES */
 };
 

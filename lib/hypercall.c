@@ -30,18 +30,18 @@ struct hypercall {
 };
 
 static const char *const hypercall_names[UHYVE_HC_COUNT] = {
-	[UHYVE_HC_EXIT] = "Exit",
-	[UHYVE_HC_SERIAL_WRITE_BYTE] = "SerialWriteByte",
-	[UHYVE_HC_SERIAL_WRITE_BUFFER] = "SerialWriteBuffer",
-	[UHYVE_HC_SERIAL_READ_BUFFER] = "SerialReadBuffer",
-	[UHYVE_HC_CMDSIZE] = "Cmdsize",
-	[UHYVE_HC_CMDVAL] = "Cmdval",
-	[UHYVE_HC_FILE_OPEN] = "FileOpen",
-	[UHYVE_HC_FILE_CLOSE] = "FileClose",
-	[UHYVE_HC_FILE_READ] = "FileRead",
-	[UHYVE_HC_FILE_WRITE] = "FileWrite",
-	[UHYVE_HC_FILE_LSEEK] = "FileLseek",
-	[UHYVE_HC_FILE_UNLINK] = "FileUnlink",
+    [UHYVE_HC_EXIT] = "Exit",
+    [UHYVE_HC_SERIAL_WRITE_BYTE] = "SerialWriteByte",
+    [UHYVE_HC_SERIAL_WRITE_BUFFER] = "SerialWriteBuffer",
+    [UHYVE_HC_SERIAL_READ_BUFFER] = "SerialReadBuffer",
+    [UHYVE_HC_CMDSIZE] = "Cmdsize",
+    [UHYVE_HC_CMDVAL] = "Cmdval",
+    [UHYVE_HC_FILE_OPEN] = "FileOpen",
+    [UHYVE_HC_FILE_CLOSE] = "FileClose",
+    [UHYVE_HC_FILE_READ] = "FileRead",
+    [UHYVE_HC_FILE_WRITE] = "FileWrite",
+    [UHYVE_HC_FILE_LSEEK] = "FileLseek",
+    [UHYVE_HC_FILE_UNLINK] = "FileUnlink",
 };
 
 const char *uhyve_hypercall_name(enum uhyve_hypercall_id id)
@@ -55,9 +55,10 @@ const char *uhyve_hypercall_name(enum uhyve_hypercall_id id)
  * flood the log. */
 static void warn_bad_block(struct call *call, uint16_t port, const char *what)
 {
-	vm_warn_guest(call->vm,
-	       "port %#x: %s at %#llx lies outside guest memory; call ignored",
-	       port, what, (unsigned long long)call->arg);
+	vm_warn_guest(
+	    call->vm,
+	    "port %#x: %s at %#llx lies outside guest memory; call ignored",
+	    port, what, (unsigned long long)call->arg);
 }
 
 static enum hypercall_result write_output(struct call *call, const void *data,
@@ -65,14 +66,14 @@ static enum hypercall_result write_output(struct call *call, const void *data,
 {
 	if (output_write(&call->vm->output, data, len))
 		vm_warn_guest(call->vm,
-		       "writing %zu bytes of guest output failed", len);
+			      "writing %zu bytes of guest output failed", len);
 	return HYPERCALL_CONTINUE;
 }
 
 static enum hypercall_result v1_exit(struct call *call)
 {
 	struct hermit_v1_exit *block =
-		GUEST_MEM_OBJECT(&call->vm->mem, call->arg, struct hermit_v1_exit);
+	    GUEST_MEM_OBJECT(&call->vm->mem, call->arg, struct hermit_v1_exit);
 
 	if (!block) {
 		warn_bad_block(call, HERMIT_V1_EXIT, "Exit block");
@@ -95,17 +96,17 @@ static enum hypercall_result serial_write_byte(struct call *call)
 	return write_output(call, &byte, 1);
 }
 
-static enum hypercall_result write_guest_buffer(struct call *call,
-						uint16_t port, uint64_t buf,
-						uint64_t len)
+static enum hypercall_result
+write_guest_buffer(struct call *call, uint16_t port, uint64_t buf, uint64_t len)
 {
 	const void *data = guest_mem_range(&call->vm->mem, buf, len);
 
 	if (!data) {
-		vm_warn_guest(call->vm,
-		       "port %#x: buffer [%#llx, +%llu) lies outside guest "
-		       "memory; call ignored", port, (unsigned long long)buf,
-		       (unsigned long long)len);
+		vm_warn_guest(
+		    call->vm,
+		    "port %#x: buffer [%#llx, +%llu) lies outside guest "
+		    "memory; call ignored",
+		    port, (unsigned long long)buf, (unsigned long long)len);
 		return HYPERCALL_CONTINUE;
 	}
 	return write_output(call, data, len);
@@ -114,7 +115,7 @@ static enum hypercall_result write_guest_buffer(struct call *call,
 static enum hypercall_result v1_serial_write_buffer(struct call *call)
 {
 	struct hermit_v1_serial_write_buffer *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->arg, struct hermit_v1_serial_write_buffer);
+	    &call->vm->mem, call->arg, struct hermit_v1_serial_write_buffer);
 
 	if (!block) {
 		warn_bad_block(call, HERMIT_V1_SERIAL_WRITE_BUFFER,
@@ -128,7 +129,7 @@ static enum hypercall_result v1_serial_write_buffer(struct call *call)
 static enum hypercall_result v2_serial_write_buffer(struct call *call)
 {
 	struct hermit_v2_serial_write_buffer *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->arg, struct hermit_v2_serial_write_buffer);
+	    &call->vm->mem, call->arg, struct hermit_v2_serial_write_buffer);
 
 	if (!block) {
 		warn_bad_block(call, HERMIT_V2_SERIAL_WRITE_BUFFER,
@@ -142,7 +143,7 @@ static enum hypercall_result v2_serial_write_buffer(struct call *call)
 static enum hypercall_result v2_serial_read_buffer(struct call *call)
 {
 	struct hermit_v2_serial_read_buffer *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->arg, struct hermit_v2_serial_read_buffer);
+	    &call->vm->mem, call->arg, struct hermit_v2_serial_read_buffer);
 	void *buf;
 	ssize_t got;
 
@@ -167,7 +168,7 @@ static enum hypercall_result v2_serial_read_buffer(struct call *call)
 static enum hypercall_result v1_cmdsize(struct call *call)
 {
 	struct hermit_v1_cmdsize *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->arg, struct hermit_v1_cmdsize);
+	    &call->vm->mem, call->arg, struct hermit_v1_cmdsize);
 	GPtrArray *argv = call->vm->command_line.argv;
 	GPtrArray *envp = call->vm->command_line.envp;
 
@@ -192,12 +193,13 @@ static void copy_strings_to_guest(struct call *call, uint64_t array,
 {
 	const struct guest_mem *mem = &call->vm->mem;
 	const uint64_t *slots = guest_mem_range(
-		mem, array, (uint64_t)strings->len * sizeof(uint64_t));
+	    mem, array, (uint64_t)strings->len * sizeof(uint64_t));
 
 	if (!slots) {
-		vm_warn_guest(call->vm,
-		       "Cmdval: %s array at %#llx lies outside guest memory",
-		       what, (unsigned long long)array);
+		vm_warn_guest(
+		    call->vm,
+		    "Cmdval: %s array at %#llx lies outside guest memory", what,
+		    (unsigned long long)array);
 		return;
 	}
 	for (guint i = 0; i < strings->len; i++) {
@@ -209,9 +211,11 @@ static void copy_strings_to_guest(struct call *call, uint64_t array,
 		memcpy(&target, &slots[i], sizeof(target));
 		dest = guest_mem_range(mem, target, size);
 		if (!dest) {
-			vm_warn_guest(call->vm,
-			       "Cmdval: %s %u at %#llx lies outside guest "
-			       "memory", what, i, (unsigned long long)target);
+			vm_warn_guest(
+			    call->vm,
+			    "Cmdval: %s %u at %#llx lies outside guest "
+			    "memory",
+			    what, i, (unsigned long long)target);
 			return;
 		}
 		memcpy(dest, string, size);
@@ -221,7 +225,7 @@ static void copy_strings_to_guest(struct call *call, uint64_t array,
 static enum hypercall_result v1_cmdval(struct call *call)
 {
 	struct hermit_v1_cmdval *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->arg, struct hermit_v1_cmdval);
+	    &call->vm->mem, call->arg, struct hermit_v1_cmdval);
 	struct hermit_v1_cmdval copy;
 
 	if (!block) {
@@ -237,15 +241,14 @@ static enum hypercall_result v1_cmdval(struct call *call)
 }
 
 /* The file hypercalls take the same context as the others. */
-static enum hypercall_result file_call(struct call *call,
-				       enum file_call_kind kind,
-				       uint32_t version)
+static enum hypercall_result
+file_call(struct call *call, enum file_call_kind kind, uint32_t version)
 {
 	struct file_call file = {
-		.vm = call->vm,
-		.cpu = call->cpu,
-		.block = call->arg,
-		.version = version,
+	    .vm = call->vm,
+	    .cpu = call->cpu,
+	    .block = call->arg,
+	    .version = version,
 	};
 
 	file_hypercall(&file, kind);
@@ -270,31 +273,31 @@ FILE_HANDLERS(FILE_CALL_LSEEK, file_lseek)
 FILE_HANDLERS(FILE_CALL_UNLINK, file_unlink)
 
 static const struct hypercall hypercalls[] = {
-	{HERMIT_V1_FILE_WRITE, 1, UHYVE_HC_FILE_WRITE, v1_file_write},
-	{HERMIT_V1_FILE_OPEN, 1, UHYVE_HC_FILE_OPEN, v1_file_open},
-	{HERMIT_V1_FILE_CLOSE, 1, UHYVE_HC_FILE_CLOSE, v1_file_close},
-	{HERMIT_V1_FILE_READ, 1, UHYVE_HC_FILE_READ, v1_file_read},
-	{HERMIT_V1_EXIT, 1, UHYVE_HC_EXIT, v1_exit},
-	{HERMIT_V1_FILE_LSEEK, 1, UHYVE_HC_FILE_LSEEK, v1_file_lseek},
-	{HERMIT_V1_CMDSIZE, 1, UHYVE_HC_CMDSIZE, v1_cmdsize},
-	{HERMIT_V1_CMDVAL, 1, UHYVE_HC_CMDVAL, v1_cmdval},
-	{HERMIT_V1_UART, 1, UHYVE_HC_SERIAL_WRITE_BYTE, serial_write_byte},
-	{HERMIT_V1_FILE_UNLINK, 1, UHYVE_HC_FILE_UNLINK, v1_file_unlink},
-	{HERMIT_V1_SERIAL_WRITE_BUFFER, 1, UHYVE_HC_SERIAL_WRITE_BUFFER,
-	 v1_serial_write_buffer},
-	{HERMIT_V2_EXIT, 2, UHYVE_HC_EXIT, v2_exit},
-	{HERMIT_V2_SERIAL_WRITE_BYTE, 2, UHYVE_HC_SERIAL_WRITE_BYTE,
-	 serial_write_byte},
-	{HERMIT_V2_SERIAL_WRITE_BUFFER, 2, UHYVE_HC_SERIAL_WRITE_BUFFER,
-	 v2_serial_write_buffer},
-	{HERMIT_V2_SERIAL_READ_BUFFER, 2, UHYVE_HC_SERIAL_READ_BUFFER,
-	 v2_serial_read_buffer},
-	{HERMIT_V2_FILE_WRITE, 2, UHYVE_HC_FILE_WRITE, v2_file_write},
-	{HERMIT_V2_FILE_OPEN, 2, UHYVE_HC_FILE_OPEN, v2_file_open},
-	{HERMIT_V2_FILE_CLOSE, 2, UHYVE_HC_FILE_CLOSE, v2_file_close},
-	{HERMIT_V2_FILE_READ, 2, UHYVE_HC_FILE_READ, v2_file_read},
-	{HERMIT_V2_FILE_LSEEK, 2, UHYVE_HC_FILE_LSEEK, v2_file_lseek},
-	{HERMIT_V2_FILE_UNLINK, 2, UHYVE_HC_FILE_UNLINK, v2_file_unlink},
+    {HERMIT_V1_FILE_WRITE, 1, UHYVE_HC_FILE_WRITE, v1_file_write},
+    {HERMIT_V1_FILE_OPEN, 1, UHYVE_HC_FILE_OPEN, v1_file_open},
+    {HERMIT_V1_FILE_CLOSE, 1, UHYVE_HC_FILE_CLOSE, v1_file_close},
+    {HERMIT_V1_FILE_READ, 1, UHYVE_HC_FILE_READ, v1_file_read},
+    {HERMIT_V1_EXIT, 1, UHYVE_HC_EXIT, v1_exit},
+    {HERMIT_V1_FILE_LSEEK, 1, UHYVE_HC_FILE_LSEEK, v1_file_lseek},
+    {HERMIT_V1_CMDSIZE, 1, UHYVE_HC_CMDSIZE, v1_cmdsize},
+    {HERMIT_V1_CMDVAL, 1, UHYVE_HC_CMDVAL, v1_cmdval},
+    {HERMIT_V1_UART, 1, UHYVE_HC_SERIAL_WRITE_BYTE, serial_write_byte},
+    {HERMIT_V1_FILE_UNLINK, 1, UHYVE_HC_FILE_UNLINK, v1_file_unlink},
+    {HERMIT_V1_SERIAL_WRITE_BUFFER, 1, UHYVE_HC_SERIAL_WRITE_BUFFER,
+     v1_serial_write_buffer},
+    {HERMIT_V2_EXIT, 2, UHYVE_HC_EXIT, v2_exit},
+    {HERMIT_V2_SERIAL_WRITE_BYTE, 2, UHYVE_HC_SERIAL_WRITE_BYTE,
+     serial_write_byte},
+    {HERMIT_V2_SERIAL_WRITE_BUFFER, 2, UHYVE_HC_SERIAL_WRITE_BUFFER,
+     v2_serial_write_buffer},
+    {HERMIT_V2_SERIAL_READ_BUFFER, 2, UHYVE_HC_SERIAL_READ_BUFFER,
+     v2_serial_read_buffer},
+    {HERMIT_V2_FILE_WRITE, 2, UHYVE_HC_FILE_WRITE, v2_file_write},
+    {HERMIT_V2_FILE_OPEN, 2, UHYVE_HC_FILE_OPEN, v2_file_open},
+    {HERMIT_V2_FILE_CLOSE, 2, UHYVE_HC_FILE_CLOSE, v2_file_close},
+    {HERMIT_V2_FILE_READ, 2, UHYVE_HC_FILE_READ, v2_file_read},
+    {HERMIT_V2_FILE_LSEEK, 2, UHYVE_HC_FILE_LSEEK, v2_file_lseek},
+    {HERMIT_V2_FILE_UNLINK, 2, UHYVE_HC_FILE_UNLINK, v2_file_unlink},
 };
 
 static const struct hypercall *find_hypercall(uint16_t port)
@@ -321,8 +324,8 @@ enum hypercall_result hypercall_dispatch(struct uhyve_vm *vm,
 	*id = hypercall->id;
 
 	if (hypercall->version == 2 && cpu->get_rdi(cpu->opaque, &call.arg)) {
-		vm_warn_guest(vm,
-		       "port %#x: reading rdi failed; call ignored", port);
+		vm_warn_guest(vm, "port %#x: reading rdi failed; call ignored",
+			      port);
 		return HYPERCALL_CONTINUE;
 	}
 

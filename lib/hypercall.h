@@ -18,8 +18,8 @@ struct hypercall_cpu {
 
 enum hypercall_result {
 	HYPERCALL_NOT_HYPERCALL = -1, /* the port names no hypercall */
-	HYPERCALL_CONTINUE = 0,       /* handled; the vCPU runs on */
-	HYPERCALL_EXIT = 1,           /* the guest called Exit */
+	HYPERCALL_CONTINUE = 0,	      /* handled; the vCPU runs on */
+	HYPERCALL_EXIT = 1,	      /* the guest called Exit */
 };
 
 /*

@@ -287,6 +287,13 @@ static int get_cr3(void *opaque, uint64_t *cr3)
 	return uhyve_arch_get_cr3(vcpu->fd, cr3);
 }
 
+/* Counts one exit in `counter` when the configuration asks for statistics. */
+static void count_exit(const struct uhyve_vcpu *vcpu, uint64_t *counter)
+{
+	if (vcpu->vm->config->stats)
+		(*counter)++;
+}
+
 static enum exit_action handle_port_write(struct uhyve_vcpu *vcpu,
 					  uint16_t port, const uint8_t *data,
 					  unsigned size)
@@ -301,12 +308,12 @@ static enum exit_action handle_port_write(struct uhyve_vcpu *vcpu,
 	result = hypercall_dispatch(vcpu->vm, &cpu, port, value, &id,
 				    &exit_code);
 	if (result == HYPERCALL_NOT_HYPERCALL) {
-		vcpu->stats.io_writes++;
+		count_exit(vcpu, &vcpu->stats.io_writes);
 		if (port != PCI_CONFIG_ADDRESS)
 			log_unhandled_once(vcpu->vm, "port write", port);
 		return EXIT_CONTINUE;
 	}
-	vcpu->stats.hypercalls[id]++;
+	count_exit(vcpu, &vcpu->stats.hypercalls[id]);
 	if (result == HYPERCALL_EXIT) {
 		vm_end_run(vcpu->vm, RUN_END_EXIT, exit_code, (int)vcpu->id);
 		return EXIT_STOP;
@@ -326,7 +333,7 @@ static enum exit_action handle_io(struct uhyve_vcpu *vcpu)
 
 	/* Reads of absent devices, including PCI configuration data for a
 	 * bus without devices, return all ones. */
-	vcpu->stats.io_reads++;
+	count_exit(vcpu, &vcpu->stats.io_reads);
 	if (run->io.port != PCI_CONFIG_DATA)
 		log_unhandled_once(vcpu->vm, "port read", run->io.port);
 	if (run->io.data_offset < vcpu->vm->run_size &&
@@ -350,11 +357,11 @@ static enum exit_action handle_mmio(struct uhyve_vcpu *vcpu)
 			     : sizeof(run->mmio.data);
 
 	if (run->mmio.is_write) {
-		vcpu->stats.mmio_writes++;
+		count_exit(vcpu, &vcpu->stats.mmio_writes);
 		log_unhandled_once(vcpu->vm, "MMIO write", address);
 		return EXIT_CONTINUE;
 	}
-	vcpu->stats.mmio_reads++;
+	count_exit(vcpu, &vcpu->stats.mmio_reads);
 	if (is_mp_probe(address)) {
 		memset(run->mmio.data, 0, len);
 		return EXIT_CONTINUE;
@@ -398,7 +405,7 @@ static enum exit_action handle_exit(struct uhyve_vcpu *vcpu)
 	case KVM_EXIT_MMIO:
 		return handle_mmio(vcpu);
 	case KVM_EXIT_HLT:
-		vcpu->stats.hlt++;
+		count_exit(vcpu, &vcpu->stats.hlt);
 		return EXIT_CONTINUE;
 	case KVM_EXIT_INTR:
 		return EXIT_CONTINUE;
@@ -413,7 +420,7 @@ static enum exit_action handle_exit(struct uhyve_vcpu *vcpu)
 			     (unsigned long long)run->fail_entry
 				     .hardware_entry_failure_reason);
 	case KVM_EXIT_DEBUG:
-		vcpu->stats.debug++;
+		count_exit(vcpu, &vcpu->stats.debug);
 		return crash(vcpu, "unexpected debug exit");
 	default:
 		return crash(vcpu, "unexpected KVM exit reason %u",

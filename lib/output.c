@@ -21,8 +21,8 @@ int output_open(struct output *output, enum uhyve_output_kind kind,
 		output->fd = STDOUT_FILENO;
 		return 0;
 	case UHYVE_OUTPUT_FILE:
-		output->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				  0644);
+		output->fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (output->fd < 0) {
 			int rc = -errno;
 
@@ -30,7 +30,8 @@ int output_open(struct output *output, enum uhyve_output_kind kind,
 				return set_error(error, rc,
 						 "output file %s already "
 						 "exists; remove it or choose "
-						 "another name", path);
+						 "another name",
+						 path);
 			return set_error(error, rc,
 					 "cannot create output file %s: %s",
 					 path, strerror(-rc));

@@ -11,8 +11,8 @@
 
 struct output {
 	enum uhyve_output_kind kind;
-	int fd;            /* for STDOUT and FILE; -1 otherwise */
-	bool owns_fd;      /* FILE: closed by output_close() */
+	int fd;		    /* for STDOUT and FILE; -1 otherwise */
+	bool owns_fd;	    /* FILE: closed by output_close() */
 	GByteArray *buffer; /* for BUFFER */
 	pthread_mutex_t lock;
 };

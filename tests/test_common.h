@@ -1,4 +1,5 @@
-/* Helpers shared by the end-to-end tests: locating guests and skipping without KVM. */
+/* Helpers shared by the end-to-end tests: locating guests and skipping without
+ * KVM. */
 #ifndef UHYVE_TEST_COMMON_H
 #define UHYVE_TEST_COMMON_H
 

@@ -21,6 +21,13 @@ export PKG_CONFIG_SYSROOT_DIR=$destdir
 cc -std=c11 -Wall -Wextra -Werror "$source_root/examples/embed.c" \
 	$(pkg-config --cflags --libs libuhyve) -o "$destdir/embed"
 
+# The header must also compile as C++ (extern "C").
+c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ \
+	$(pkg-config --cflags libuhyve) - <<'CPP'
+#include <uhyve/uhyve.h>
+int main() { uhyve_config_free(uhyve_config_new()); return 0; }
+CPP
+
 libdir=$(dirname "$(find "$destdir" -name 'libuhyve.so' | head -n 1)")
 if [ ! -e /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is missing, so the installed example cannot run"

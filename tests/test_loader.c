@@ -1,4 +1,5 @@
-/* Unit tests of the ELF loader on the shared Hermit images and patched copies. */
+/* Unit tests of the ELF loader on the shared Hermit images and patched copies.
+ */
 #include "elf_loader.h"
 
 #include <check.h>
@@ -15,14 +16,14 @@
 #define EXIT_SKIP 77
 
 #define GUEST_MEMORY_SIZE (64ULL << 20)
-#define KERNEL_ADDR 0x40000ULL
-#define FILL_BYTE 0xaa
+#define KERNEL_ADDR	  0x40000ULL
+#define FILL_BYTE	  0xaa
 
 /* Values read with readelf from the shared x86_64 hello_world image. */
-#define HELLO_WORLD_ENTRY 0x360e0ULL
+#define HELLO_WORLD_ENTRY	0x360e0ULL
 #define HELLO_WORLD_RELOCATIONS 2245
-#define HELLO_WORLD_LOAD_SPAN (0x9a3c0ULL + 0x2240ULL)
-#define HELLO_WORLD_FILE_END (0x973c0ULL + 0x12c0ULL)
+#define HELLO_WORLD_LOAD_SPAN	(0x9a3c0ULL + 0x2240ULL)
+#define HELLO_WORLD_FILE_END	(0x973c0ULL + 0x12c0ULL)
 
 struct kernel_file {
 	char *data;
@@ -154,7 +155,8 @@ static size_t vaddr_to_file_offset(const uint8_t *data, uint64_t vaddr)
 	for (unsigned i = 0; i < ehdr.e_phnum; i++) {
 		Elf64_Phdr phdr;
 
-		memcpy(&phdr, data + ehdr.e_phoff + (size_t)i * ehdr.e_phentsize,
+		memcpy(&phdr,
+		       data + ehdr.e_phoff + (size_t)i * ehdr.e_phentsize,
 		       sizeof(phdr));
 		if (phdr.p_type != PT_LOAD)
 			continue;
@@ -303,8 +305,8 @@ END_TEST
 
 START_TEST(parse_aarch64_rejected)
 {
-	ck_assert_int_eq(parse_file(&aarch64_hello_world, "aarch64/hello_world"),
-			 -ENOEXEC);
+	ck_assert_int_eq(
+	    parse_file(&aarch64_hello_world, "aarch64/hello_world"), -ENOEXEC);
 	ck_assert_ptr_nonnull(error);
 	ck_assert_str_eq(error, "aarch64/hello_world: kernel is built for "
 				"aarch64, but this host runs x86_64 kernels "
@@ -349,6 +351,44 @@ START_TEST(parse_interface_big_endian)
 }
 END_TEST
 
+/* Turns the GNU build-id note of hello_v2 into an ABI tag note with the
+ * words os, major, minor, patch. */
+static void patch_abi_tag(const uint32_t words[4])
+{
+	size_t note;
+
+	copy_file(&hello_v2, hello_v2.size);
+	note = note_offset(patched, "GNU");
+	ck_assert_uint_ge(get_u32(patched, note + 4), 16);
+	put_u32(patched, note + 8, NT_GNU_ABI_TAG);
+	for (unsigned i = 0; i < 4; i++)
+		put_u32(patched, note_descriptor_offset(patched, "GNU") + 4 * i,
+			words[i]);
+}
+
+START_TEST(parse_hermit_version_note)
+{
+	static const uint32_t words[4] = {6, 0, 10, 2};
+
+	patch_abi_tag(words);
+	ck_assert_int_eq(parse_patched("hello_v2"), 0);
+	ck_assert(image.has_hermit_version);
+	ck_assert_uint_eq(image.hermit_version[0], 0);
+	ck_assert_uint_eq(image.hermit_version[1], 10);
+	ck_assert_uint_eq(image.hermit_version[2], 2);
+}
+END_TEST
+
+START_TEST(parse_other_os_abi_tag)
+{
+	static const uint32_t words[4] = {0, 3, 2, 0}; /* Linux 3.2.0 */
+
+	patch_abi_tag(words);
+	ck_assert_int_eq(parse_patched("hello_v2"), 0);
+	ck_assert(!image.has_hermit_version);
+}
+END_TEST
+
 START_TEST(load_relative_relocation_first)
 {
 	/* First entry of readelf -r: offset 0x90718, addend 0x18f60. */
@@ -383,7 +423,7 @@ START_TEST(load_every_relative_relocation)
 		ck_assert_uint_eq(ELF64_R_TYPE(get_u64(data, entry + 8)),
 				  R_X86_64_RELATIVE);
 		ck_assert_msg(get_u64(mem.host, kernel_addr + r_offset) ==
-				      kernel_addr + addend,
+				  kernel_addr + addend,
 			      "relocation %zu at %#llx", i,
 			      (unsigned long long)r_offset);
 	}
@@ -427,7 +467,7 @@ START_TEST(load_zeroes_segment_tails)
 	for (unsigned i = 0; i < 4; i++) {
 		Elf64_Phdr load = read_phdr(data, PT_LOAD, i);
 		uint8_t *tail =
-			guest_bytes(KERNEL_ADDR + load.p_vaddr + load.p_filesz);
+		    guest_bytes(KERNEL_ADDR + load.p_vaddr + load.p_filesz);
 
 		for (size_t j = 0; j < load.p_memsz - load.p_filesz; j++)
 			ck_assert_msg(tail[j] == 0,
@@ -466,7 +506,8 @@ END_TEST
 
 START_TEST(load_segment_outside_memory)
 {
-	/* The .text PT_LOAD at K + 0x18f30 (0x767c6 bytes) ends past 512 KiB. */
+	/* The .text PT_LOAD at K + 0x18f30 (0x767c6 bytes) ends past 512 KiB.
+	 */
 	ck_assert_int_eq(parse_file(&hello_world, "hello_world"), 0);
 	make_guest_memory(0, 0x80000);
 	ck_assert_int_eq(elf_loader_load(hello_world.data, hello_world.size,
@@ -525,15 +566,15 @@ START_TEST(reject_not_elf)
 	static const char text[] = "#!/bin/sh\necho this is not a kernel\n";
 	static const uint8_t gzip[] = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0};
 
-	ck_assert_int_eq(elf_loader_parse(text, sizeof(text), "script", &image,
-					  &error),
-			 -ENOEXEC);
+	ck_assert_int_eq(
+	    elf_loader_parse(text, sizeof(text), "script", &image, &error),
+	    -ENOEXEC);
 	ck_assert_ptr_nonnull(error);
 	ck_assert_str_eq(error, "script: not an ELF file (a Hermit kernel is "
 				"an ELF64 x86_64 executable)");
-	ck_assert_int_eq(elf_loader_parse(gzip, sizeof(gzip), "app.hermit",
-					  &image, &error),
-			 -ENOEXEC);
+	ck_assert_int_eq(
+	    elf_loader_parse(gzip, sizeof(gzip), "app.hermit", &image, &error),
+	    -ENOEXEC);
 	ck_assert_str_eq(error, "app.hermit: not an ELF file (a Hermit kernel "
 				"is an ELF64 x86_64 executable)");
 }
@@ -808,8 +849,8 @@ START_TEST(load_relocation_last_slot_fits)
 	put_u64(patched, rela_offset(patched, 0), HELLO_WORLD_LOAD_SPAN - 8);
 	ck_assert_int_eq(parse_and_load_patched("hello_world"), 0);
 	ck_assert_uint_eq(
-		get_u64(mem.host, KERNEL_ADDR + HELLO_WORLD_LOAD_SPAN - 8),
-		KERNEL_ADDR + 0x18f60);
+	    get_u64(mem.host, KERNEL_ADDR + HELLO_WORLD_LOAD_SPAN - 8),
+	    KERNEL_ADDR + 0x18f60);
 }
 END_TEST
 
@@ -833,7 +874,7 @@ START_TEST(load_weak_undefined_untouched)
 
 	copy_file(&hello_world, hello_world.size);
 	patched[symbol_offset(patched, 1) + offsetof(Elf64_Sym, st_info)] =
-		ELF64_ST_INFO(STB_WEAK, STT_NOTYPE);
+	    ELF64_ST_INFO(STB_WEAK, STT_NOTYPE);
 	put_u64(patched, rela_offset(patched, 0) + 8,
 		ELF64_R_INFO(1, R_X86_64_GLOB_DAT));
 	ck_assert_int_eq(parse_and_load_patched("hello_world"), 0);
@@ -892,8 +933,7 @@ static void assert_cut_rejected(size_t size)
 		rc = elf_loader_load(patched, patched_size, "cut", &image, &mem,
 				     KERNEL_ADDR, &error);
 	ck_assert_msg(rc < 0, "file cut to %zu bytes was accepted", size);
-	ck_assert_msg(error != NULL, "file cut to %zu bytes: no message",
-		      size);
+	ck_assert_msg(error != NULL, "file cut to %zu bytes: no message", size);
 }
 
 START_TEST(truncated_file_rejected)
@@ -908,7 +948,7 @@ START_TEST(truncated_file_rejected)
 	    120,
 	    0x2a8 + 0x10, /* inside the HERMIT note */
 	    0x338 + 100,  /* inside .rela.dyn */
-	    0xd4b0 - 1,   /* last byte of .rela.dyn */
+	    0xd4b0 - 1,	  /* last byte of .rela.dyn */
 	    0x96ae8 + 8,  /* inside PT_DYNAMIC */
 	    HELLO_WORLD_FILE_END - 1,
 	};
@@ -945,29 +985,29 @@ END_TEST
 
 START_TEST(corrupted_headers_never_crash)
 {
-	/* Flips random bytes in the ELF and program headers, the note,
-	 * the dynamic symbols and PT_DYNAMIC; every result is acceptable
-	 * except a crash, which Check reports as an error of this test. */
+	/* Flips random bytes in the ELF and program headers, the note, the
+	 * dynamic symbols and PT_DYNAMIC. Any result is acceptable except a
+	 * crash, which Check reports as an error of this test. */
 	const size_t regions[][2] = {
 	    {0, 0x2c0},
 	    {0x2c0, 0x338},
 	    {0x96ae8, 0x96ae8 + 0xd0},
 	};
-	GRand *rand = g_rand_new_with_seed(20240601);
+	GRand *generator = g_rand_new_with_seed(20240601);
 	unsigned accepted = 0;
 
 	make_guest_memory(0, GUEST_MEMORY_SIZE);
 	for (unsigned round = 0; round < 3000; round++) {
 		const size_t *region = regions[round % G_N_ELEMENTS(regions)];
-		unsigned flips = (unsigned)g_rand_int_range(rand, 1, 5);
+		unsigned flips = (unsigned)g_rand_int_range(generator, 1, 5);
 
 		copy_file(&hello_world, hello_world.size);
 		for (unsigned i = 0; i < flips; i++) {
 			size_t offset = (size_t)g_rand_int_range(
-				rand, (gint32)region[0], (gint32)region[1]);
+			    generator, (gint32)region[0], (gint32)region[1]);
 
-			patched[offset] ^= (uint8_t)g_rand_int_range(rand, 1,
-								      256);
+			patched[offset] ^=
+			    (uint8_t)g_rand_int_range(generator, 1, 256);
 		}
 		free(error);
 		error = NULL;
@@ -978,12 +1018,12 @@ START_TEST(corrupted_headers_never_crash)
 		else
 			ck_assert_ptr_nonnull(error);
 	}
-	g_rand_free(rand);
+	g_rand_free(generator);
 	ck_assert_uint_lt(accepted, 3000);
 }
 END_TEST
 
-/* Reads `path` into *file; returns false when it cannot be read. */
+/* Reads `path` into *file and returns false when it cannot be read. */
 static bool read_kernel_file(const char *path, struct kernel_file *file)
 {
 	GError *read_error = NULL;
@@ -1058,6 +1098,8 @@ int main(void)
 		tcase_add_test(tcase, parse_guest_interface_v2);
 		tcase_add_test(tcase, parse_interface_version_3_rejected);
 		tcase_add_test(tcase, parse_interface_big_endian);
+		tcase_add_test(tcase, parse_hermit_version_note);
+		tcase_add_test(tcase, parse_other_os_abi_tag);
 		suite_add_tcase(suite, tcase);
 	} else {
 		printf("NOTE: hello_v2 test guest not found (UHYVE_GUEST_DIR "

@@ -1,4 +1,5 @@
-/* End-to-end tests of the library API: every test guest booted through uhyve_vm_*. */
+/* End-to-end tests of the library API: every test guest booted through
+ * uhyve_vm_*. */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -97,10 +98,10 @@ static const struct {
 	const char *code;
 	int expected;
 } exit_cases[] = {
-	{"exit_code_v1", "0", 0},    {"exit_code_v1", "1", 1},
-	{"exit_code_v1", "255", 255}, {"exit_code_v1", "-1", -1},
-	{"exit_code_v2", "0", 0},    {"exit_code_v2", "1", 1},
-	{"exit_code_v2", "255", 255}, {"exit_code_v2", "-1", -1},
+    {"exit_code_v1", "0", 0},	  {"exit_code_v1", "1", 1},
+    {"exit_code_v1", "255", 255}, {"exit_code_v1", "-1", -1},
+    {"exit_code_v2", "0", 0},	  {"exit_code_v2", "1", 1},
+    {"exit_code_v2", "255", 255}, {"exit_code_v2", "-1", -1},
 };
 
 START_TEST(exit_code_reaches_caller)
@@ -120,8 +121,8 @@ END_TEST
 
 static struct uhyve_config *config_for_round_trip(void)
 {
-	const char *args[] = {"plain", "with space", "quo'te", "a=b",
-			      "gr\xc3\xbc\xc3\x9f", NULL};
+	const char *args[] = {"plain", "with space",	     "quo'te",
+			      "a=b",   "gr\xc3\xbc\xc3\x9f", NULL};
 	struct uhyve_config *config = config_with_args(args);
 
 	uhyve_config_add_app_arg(config, "app one", NULL);
@@ -136,10 +137,11 @@ START_TEST(args_v1_round_trip)
 	struct uhyve_config *config = config_for_round_trip();
 	char *path = guest_path("args_v1");
 	char *expected = g_strdup_printf(
-		"arg[0]=%s\narg[1]=plain\narg[2]=with space\narg[3]=quo'te\n"
-		"arg[4]=a=b\narg[5]=gr\xc3\xbc\xc3\x9f\narg[6]=app one\n"
-		"env[0]=GREETING=hi there\nenv[1]=EQ=x=y\n"
-		"env[2]=UMLAUT=\xc3\xa4\n", path);
+	    "arg[0]=%s\narg[1]=plain\narg[2]=with space\narg[3]=quo'te\n"
+	    "arg[4]=a=b\narg[5]=gr\xc3\xbc\xc3\x9f\narg[6]=app one\n"
+	    "env[0]=GREETING=hi there\nenv[1]=EQ=x=y\n"
+	    "env[2]=UMLAUT=\xc3\xa4\n",
+	    path);
 	struct run_result result;
 
 	run_guest(config, "args_v1", &result);
@@ -206,7 +208,7 @@ static void check_hostile_results(const char *output)
 			continue;
 		results++;
 		ck_assert_msg(!strcmp(ret, ": ret=-14") ||
-				      !strcmp(ret, ": ret=-22"),
+				  !strcmp(ret, ": ret=-22"),
 			      "unexpected result: %s", lines[i]);
 	}
 	ck_assert_int_gt(results, 5);
@@ -224,8 +226,8 @@ START_TEST(hostile_parameters_rejected)
 	ck_assert_int_eq(result.run_rc, 0);
 	ck_assert_int_eq(result.exit_code, 0);
 	ck_assert_ptr_nonnull(strstr(result.output, "hostile done\n"));
-	ck_assert_ptr_nonnull(strstr(result.output,
-				     "last page unchanged: yes\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(result.output, "last page unchanged: yes\n"));
 	/* The last page of guest memory is filled with 'A': none of it may
 	 * reach the output through a buffer that runs off the end. */
 	ck_assert_ptr_null(strstr(result.output, "AAAA"));
@@ -304,8 +306,8 @@ START_TEST(vms_run_side_by_side)
 		pthread_join(threads[i], NULL);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(results[i].run_rc, 0);
-		ck_assert_ptr_nonnull(strstr(results[i].output,
-					     "Hello from the v2 guest!"));
+		ck_assert_ptr_nonnull(
+		    strstr(results[i].output, "Hello from the v2 guest!"));
 		run_result_clear(&results[i]);
 	}
 }
@@ -316,9 +318,8 @@ START_TEST(missing_kernel_rejected)
 	struct uhyve_vm *vm = (struct uhyve_vm *)0x1;
 	char *error = NULL;
 
-	ck_assert_int_eq(uhyve_vm_create(NULL, "/nonexistent/kernel", &vm,
-					 &error),
-			 -ENOENT);
+	ck_assert_int_eq(
+	    uhyve_vm_create(NULL, "/nonexistent/kernel", &vm, &error), -ENOENT);
 	ck_assert_ptr_null(vm);
 	ck_assert_str_eq(error,
 			 "kernel file /nonexistent/kernel does not exist");
@@ -375,8 +376,8 @@ START_TEST(existing_output_file_rejected)
 {
 	struct uhyve_config *config = uhyve_config_new();
 	char *path = guest_path("hello_v2");
-	char *output = g_build_filename(g_get_tmp_dir(), "uhyve-test-XXXXXX",
-					NULL);
+	char *output =
+	    g_build_filename(g_get_tmp_dir(), "uhyve-test-XXXXXX", NULL);
 	struct uhyve_vm *vm = NULL;
 	char *error = NULL;
 	char *expected;
@@ -386,7 +387,8 @@ START_TEST(existing_output_file_rejected)
 	uhyve_config_set_output(config, UHYVE_OUTPUT_FILE, output, NULL);
 	ck_assert_int_eq(uhyve_vm_create(config, path, &vm, &error), -EEXIST);
 	expected = g_strdup_printf("output file %s already exists; remove it "
-				   "or choose another name", output);
+				   "or choose another name",
+				   output);
 	ck_assert_str_eq(error, expected);
 	unlink(output);
 	g_free(expected);
@@ -535,8 +537,7 @@ START_TEST(mount_conflict_rejected)
 	ck_assert_ptr_nonnull(strstr(error, "\"/tmp\""));
 	ck_assert_int_eq(uhyve_vm_mount(vm, "/nonexistent/a/b", "/b", &error),
 			 -ENOENT);
-	ck_assert_int_eq(uhyve_vm_mount(vm, "/tmp", "/../..", &error),
-			 -EINVAL);
+	ck_assert_int_eq(uhyve_vm_mount(vm, "/tmp", "/../..", &error), -EINVAL);
 	uhyve_vm_destroy(vm);
 	free(error);
 	g_free(path);

@@ -42,9 +42,9 @@ extern "C" {
 
 /* Defaults and limits of the configuration. */
 #define UHYVE_DEFAULT_MEMORY_SIZE (64ULL << 20)
-#define UHYVE_MIN_MEMORY_SIZE (16ULL << 20)
-#define UHYVE_MEMORY_ALIGNMENT (2ULL << 20)
-#define UHYVE_DEFAULT_GDB_PORT 6677
+#define UHYVE_MIN_MEMORY_SIZE	  (16ULL << 20)
+#define UHYVE_MEMORY_ALIGNMENT	  (2ULL << 20)
+#define UHYVE_DEFAULT_GDB_PORT	  6677
 
 /* Returns the library's version as "MAJOR.MINOR.PATCH". */
 const char *uhyve_version(void);
@@ -69,9 +69,9 @@ bool uhyve_feature_supported(enum uhyve_feature feature);
 /* Where the guest's serial output and its writes to descriptors 1 and 2 go. */
 enum uhyve_output_kind {
 	UHYVE_OUTPUT_STDOUT = 0, /* the host's standard output (default) */
-	UHYVE_OUTPUT_FILE = 1,   /* a new file; an existing one is rejected */
+	UHYVE_OUTPUT_FILE = 1,	 /* a new file; an existing one is rejected */
 	UHYVE_OUTPUT_BUFFER = 2, /* memory, read with uhyve_vm_output() */
-	UHYVE_OUTPUT_NONE = 3,   /* discarded */
+	UHYVE_OUTPUT_NONE = 3,	 /* discarded */
 };
 
 /* Verbosity of the library's GLib log messages. */
@@ -91,7 +91,7 @@ enum uhyve_file_isolation {
 
 /* Flags added to host opens for guest files (see uhyve_config_set_io_mode). */
 #define UHYVE_IO_DIRECT 0x1u
-#define UHYVE_IO_SYNC 0x2u
+#define UHYVE_IO_SYNC	0x2u
 
 struct uhyve_config;
 struct uhyve_vm;
@@ -153,8 +153,8 @@ void uhyve_config_set_log_level(struct uhyve_config *config,
 
 /* Pins vCPU i to host CPU cpus[i]. `count` must equal the vCPU count when
  * the VM is created. The array is copied; count 0 removes the pinning. */
-int uhyve_config_set_affinity(struct uhyve_config *config,
-			      const uint32_t *cpus, size_t count, char **error);
+int uhyve_config_set_affinity(struct uhyve_config *config, const uint32_t *cpus,
+			      size_t count, char **error);
 
 /* Advises transparent huge pages on guest memory (madvise MADV_HUGEPAGE). */
 void uhyve_config_set_thp(struct uhyve_config *config, bool enabled);
@@ -169,7 +169,7 @@ void uhyve_config_set_pit(struct uhyve_config *config, bool enabled);
  * C-state exits that KVM offers. A refusal by KVM is logged, not fatal. */
 void uhyve_config_set_cpu_pm(struct uhyve_config *config, bool enabled);
 
-/* Collects per-vCPU exit statistics, read with uhyve_vm_stats(). */
+/* Counts every vCPU exit by kind, read with uhyve_vm_stats() (default off). */
 void uhyve_config_set_stats(struct uhyve_config *config, bool enabled);
 
 /* Sets the directory below which each VM creates its private temporary
@@ -252,18 +252,20 @@ void uhyve_vm_stop(struct uhyve_vm *vm);
  * NULL with *len = 0 for other output kinds. */
 const uint8_t *uhyve_vm_output(const struct uhyve_vm *vm, size_t *len);
 
-/* Exit statistics of one vCPU, collected when enabled in the configuration
- * (except instruction_fallbacks, which is always counted). */
+/* Exit statistics of one vCPU. The exit counts are collected only when
+ * uhyve_config_set_stats() enabled them, and stay 0 otherwise;
+ * instruction_fallbacks and run_time_ns are always recorded. */
 struct uhyve_vcpu_stats {
-	uint64_t hypercalls[32];     /* indexed by enum uhyve_hypercall_id */
-	uint64_t io_reads;           /* port reads that are not hypercalls */
-	uint64_t io_writes;          /* port writes that are not hypercalls */
+	uint64_t hypercalls[32]; /* indexed by enum uhyve_hypercall_id */
+	uint64_t io_reads;	 /* port reads that are not hypercalls */
+	uint64_t io_writes;	 /* port writes that are not hypercalls */
 	uint64_t mmio_reads;
 	uint64_t mmio_writes;
 	uint64_t hlt;
 	uint64_t debug;
-	uint64_t instruction_fallbacks; /* instructions completed by the library */
-	uint64_t run_time_ns;           /* time spent inside KVM_RUN and exits */
+	uint64_t
+	    instruction_fallbacks; /* instructions completed by the library */
+	uint64_t run_time_ns;	   /* time spent inside KVM_RUN and exits */
 };
 
 /* Hypercall identities for uhyve_vcpu_stats.hypercalls. */

@@ -1,4 +1,5 @@
-/* x86_64 CPU set-up: GDT, long-mode entry state, CPUID and MSRs for each vCPU. */
+/* x86_64 CPU set-up: GDT, long-mode entry state, CPUID and MSRs for each vCPU.
+ */
 #include <errno.h>
 #include <glib.h>
 #include <linux/kvm.h>
@@ -11,34 +12,34 @@
 #include "../arch.h"
 #include "../error.h"
 
-#define GDT_NULL 0x0ULL
-#define GDT_CODE64 0x00AF9B000000FFFFULL
-#define GDT_DATA 0x00CF93000000FFFFULL
-#define GDT_LIMIT 23
+#define GDT_NULL      0x0ULL
+#define GDT_CODE64    0x00AF9B000000FFFFULL
+#define GDT_DATA      0x00CF93000000FFFFULL
+#define GDT_LIMIT     23
 #define SELECTOR_CODE 0x08
 #define SELECTOR_DATA 0x10
 
-#define CR0_PE 0x1ULL
-#define CR0_ET 0x10ULL
-#define CR0_NE 0x20ULL
-#define CR0_PG 0x80000000ULL
-#define CR4_PAE 0x20ULL
+#define CR0_PE	 0x1ULL
+#define CR0_ET	 0x10ULL
+#define CR0_NE	 0x20ULL
+#define CR0_PG	 0x80000000ULL
+#define CR4_PAE	 0x20ULL
 #define EFER_LME 0x100ULL
 #define EFER_LMA 0x400ULL
 #define EFER_NXE 0x800ULL
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
-#define CPUID_MAX_ENTRIES 256
+#define CPUID_MAX_ENTRIES    256
 
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define CPUID_1_EDX_MSR (1u << 5)
+#define CPUID_1_ECX_HYPERVISOR	 (1u << 31)
+#define CPUID_1_EDX_MSR		 (1u << 5)
 
 int uhyve_arch_write_gdt(const struct guest_mem *mem)
 {
 	static const uint64_t gdt[3] = {GDT_NULL, GDT_CODE64, GDT_DATA};
-	void *dest = guest_mem_range(mem, mem->start + HERMIT_GDT_OFFSET,
-				     sizeof(gdt));
+	void *dest =
+	    guest_mem_range(mem, mem->start + HERMIT_GDT_OFFSET, sizeof(gdt));
 
 	if (!dest)
 		return -E2BIG;
@@ -49,20 +50,20 @@ int uhyve_arch_write_gdt(const struct guest_mem *mem)
 int uhyve_arch_setup_vm(int vm_fd, bool pit, char **error)
 {
 	struct kvm_enable_cap x2apic = {
-		.cap = KVM_CAP_X2APIC_API,
-		.args[0] = KVM_X2APIC_API_USE_32BIT_IDS |
-			   KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+	    .cap = KVM_CAP_X2APIC_API,
+	    .args[0] = KVM_X2APIC_API_USE_32BIT_IDS |
+		       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
 	};
 	struct kvm_pit_config pit_config = {0};
 
 	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return set_error(error, -errno,
-				 "KVM_CREATE_IRQCHIP failed: %s",
+		return set_error(error, -errno, "KVM_CREATE_IRQCHIP failed: %s",
 				 strerror(errno));
 	if (ioctl(vm_fd, KVM_ENABLE_CAP, &x2apic) < 0)
 		return set_error(error, -errno,
 				 "enabling the x2APIC API (KVM_CAP_X2APIC_API) "
-				 "failed: %s", strerror(errno));
+				 "failed: %s",
+				 strerror(errno));
 	if (pit && ioctl(vm_fd, KVM_CREATE_PIT2, &pit_config) < 0)
 		return set_error(error, -errno, "KVM_CREATE_PIT2 failed: %s",
 				 strerror(errno));
@@ -146,8 +147,8 @@ static int setup_msrs(int vcpu_fd, char **error)
 		struct kvm_msrs header;
 		struct kvm_msr_entry entries[1];
 	} msrs = {
-		.header.nmsrs = 1,
-		.entries[0] = {.index = MSR_IA32_MISC_ENABLE, .data = 1},
+	    .header.nmsrs = 1,
+	    .entries[0] = {.index = MSR_IA32_MISC_ENABLE, .data = 1},
 	};
 
 	if (ioctl(vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
@@ -160,16 +161,16 @@ static void set_segment(struct kvm_segment *segment, uint16_t selector,
 			uint8_t type, bool long_mode)
 {
 	*segment = (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = selector,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = long_mode ? 0 : 1,
-		.s = 1,
-		.l = long_mode ? 1 : 0,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = long_mode ? 0 : 1,
+	    .s = 1,
+	    .l = long_mode ? 1 : 0,
+	    .g = 1,
 	};
 }
 
@@ -203,11 +204,11 @@ static int setup_regs(int vcpu_fd, uint32_t id,
 		      const struct arch_entry_state *state, char **error)
 {
 	struct kvm_regs regs = {
-		.rip = state->entry,
-		.rdi = state->boot_info,
-		.rsi = id,
-		.rsp = state->stack,
-		.rflags = 0x2,
+	    .rip = state->entry,
+	    .rdi = state->boot_info,
+	    .rsi = id,
+	    .rsp = state->stack,
+	    .rflags = 0x2,
 	};
 
 	if (ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0)
@@ -261,19 +262,19 @@ char *uhyve_arch_dump_registers(int vcpu_fd)
 		return g_strdup_printf("(registers unreadable: %s)",
 				       strerror(errno));
 	return g_strdup_printf(
-		"rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
-		"rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
-		"rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
-		"r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
-		"r14 %016llx r15 %016llx\n"
-		"cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
-		"efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
-		"gdt %016llx/%04x idt %016llx/%04x",
-		r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx,
-		r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
-		r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector,
-		s.ss.selector, s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit,
-		s.idt.base, s.idt.limit);
+	    "rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
+	    "rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+	    "rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
+	    "r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
+	    "r14 %016llx r15 %016llx\n"
+	    "cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
+	    "efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
+	    "gdt %016llx/%04x idt %016llx/%04x",
+	    r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
+	    r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0,
+	    s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector,
+	    s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit, s.idt.base,
+	    s.idt.limit);
 }
 
 int uhyve_arch_get_cr3(int vcpu_fd, uint64_t *cr3)

@@ -1,4 +1,5 @@
-/* Completion of guest instructions that the host's KVM reports it cannot emulate. */
+/* Completion of guest instructions that the host's KVM reports it cannot
+ * emulate. */
 #ifndef UHYVE_X86_64_FALLBACK_H
 #define UHYVE_X86_64_FALLBACK_H
 

@@ -45,6 +45,13 @@ enum x86_segment {
 	X86_SEG_GS,
 };
 
+enum x86_encoding {
+	X86_ENCODING_LEGACY,
+	X86_ENCODING_VEX,
+	X86_ENCODING_EVEX,
+	X86_ENCODING_XOP,
+};
+
 /* Opcode maps of legacy, VEX, EVEX and XOP encodings. */
 enum x86_map {
 	X86_MAP_ONE_BYTE,
@@ -89,8 +96,9 @@ struct x86_insn {
 	bool addrsize; /* 67 */
 	enum x86_segment segment;
 	uint8_t rex;
-	bool vex; /* VEX, EVEX or XOP encoded */
+	enum x86_encoding encoding;
 	enum x86_map map;
+	uint8_t map_select; /* map field of a VEX, EVEX or XOP prefix */
 	uint8_t opcode;
 	bool has_modrm;
 	uint8_t mod, reg, rm; /* reg and rm without the REX extensions */

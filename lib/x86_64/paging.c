@@ -12,9 +12,8 @@
 static int read_entry(const struct guest_mem *mem, uint64_t table,
 		      unsigned index, uint64_t *entry)
 {
-	const uint64_t *slot =
-		GUEST_MEM_OBJECT(mem, (table & X86_PTE_ADDR_MASK) + index * 8,
-				 uint64_t);
+	const uint64_t *slot = GUEST_MEM_OBJECT(
+	    mem, (table & X86_PTE_ADDR_MASK) + index * 8, uint64_t);
 
 	if (!slot)
 		return -EFAULT;
@@ -49,11 +48,12 @@ int uhyve_arch_translate(const struct guest_mem *mem, uint64_t cr3,
 		if (rc)
 			return rc;
 
-		bool leaf = level == 3 ||
-			    ((level == 1 || level == 2) && (entry & X86_PTE_HUGE));
+		bool leaf = level == 3 || ((level == 1 || level == 2) &&
+					   (entry & X86_PTE_HUGE));
 		if (leaf) {
 			uint64_t page_size = 1ULL << shift;
-			uint64_t base = entry & X86_PTE_ADDR_MASK & ~(page_size - 1);
+			uint64_t base =
+			    entry & X86_PTE_ADDR_MASK & ~(page_size - 1);
 			uint64_t offset = gva & (page_size - 1);
 
 			*gpa = base + offset;
@@ -92,9 +92,9 @@ int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end)
 	const uint64_t flags_table = X86_PTE_PRESENT | X86_PTE_WRITABLE;
 	const uint64_t flags_huge = flags_table | X86_PTE_HUGE;
 	struct table_allocator alloc = {
-		.mem = mem,
-		.next = mem->start + HERMIT_PML4_OFFSET,
-		.end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
+	    .mem = mem,
+	    .next = mem->start + HERMIT_PML4_OFFSET,
+	    .end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
 	};
 	uint64_t pml4_gpa;
 	uint64_t *pml4 = allocate_table(&alloc, &pml4_gpa);

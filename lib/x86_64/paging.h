@@ -6,9 +6,9 @@
 
 #include "../guest_mem.h"
 
-#define X86_PTE_PRESENT 0x1ULL
-#define X86_PTE_WRITABLE 0x2ULL
-#define X86_PTE_HUGE 0x80ULL
+#define X86_PTE_PRESENT	  0x1ULL
+#define X86_PTE_WRITABLE  0x2ULL
+#define X86_PTE_HUGE	  0x80ULL
 #define X86_PTE_ADDR_MASK 0x000ffffffffff000ULL
 
 /*
