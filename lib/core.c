@@ -12,7 +12,9 @@
 #include "uhyve/hermit_abi.h"
 
 #include "arch.h"
+#include "image_archive.h"
 #include "kvm.h"
+#include "landlock.h"
 #include "uhyve_build_config.h"
 #include "uhyve_private.h"
 #include "x86_64/paging.h"
@@ -30,9 +32,11 @@ bool uhyve_feature_supported(enum uhyve_feature feature)
 	case UHYVE_FEATURE_INSTRUCTION_FALLBACK:
 		return UHYVE_HAVE_UNICORN;
 	case UHYVE_FEATURE_IMAGE_ARCHIVE:
+		return UHYVE_HAVE_LIBARCHIVE;
 	case UHYVE_FEATURE_LANDLOCK:
+		return landlock_abi_version() > 0;
 	case UHYVE_FEATURE_GDB:
-		return false;
+		return true;
 	}
 	return false;
 }
@@ -186,6 +190,10 @@ static int check_config(const struct uhyve_config *config, char **error)
 				 "the CPU affinity lists %u host CPUs, but the "
 				 "VM has %u vCPUs: give one host CPU per vCPU",
 				 config->affinity->len, config->cpu_count);
+	/* "strict" isolation rejects a kernel without Landlock up front. */
+	if (config->isolation == UHYVE_ISOLATION_STRICT &&
+	    guest_files_landlock_abi(config->isolation, error) < 0)
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -233,6 +241,12 @@ static int create_machine(struct uhyve_vm *vm, char **error)
 	rc = map_kernel(vm->kernel_path, &file, error);
 	if (rc)
 		return rc;
+
+	if (image_archive_detect(file.data, file.size)) {
+		rc = image_archive_load(vm, &file.data, &file.size, error);
+		if (rc)
+			goto out;
+	}
 
 	rc = elf_loader_parse(file.data, file.size, vm->kernel_path,
 			      &vm->image, error);
@@ -344,6 +358,32 @@ static int write_boot_data(struct uhyve_vm *vm, char **error)
 	return rc;
 }
 
+/* Builds the Landlock ruleset of the VM's threads. Without Landlock,
+ * "normal" isolation logs a warning and runs the VM without it. */
+static int prepare_isolation(struct uhyve_vm *vm, char **error)
+{
+	const struct uhyve_config *config = vm->config;
+	const char *output = config->output_kind == UHYVE_OUTPUT_FILE
+				     ? config->output_path
+				     : NULL;
+	char *message = NULL;
+	int abi = guest_files_landlock_abi(config->isolation, &message);
+
+	if (abi == -EOPNOTSUPP &&
+	    config->isolation == UHYVE_ISOLATION_NORMAL) {
+		vm_log(vm, UHYVE_LOG_WARNING, "%s; the VM runs without it",
+		       message);
+		abi = 0;
+	} else if (abi < 0) {
+		set_error(error, abi, "%s", message);
+	}
+	free(message);
+	if (abi <= 0)
+		return abi;
+	return guest_files_isolate(&vm->files, abi, vm->kernel_path, output,
+				   error);
+}
+
 static int run_result(struct uhyve_vm *vm, int *exit_code, char **error)
 {
 	switch (atomic_load(&vm->run_end)) {
@@ -377,6 +417,10 @@ int uhyve_vm_run(struct uhyve_vm *vm, int *exit_code, char **error)
 	vm->has_run = true;
 
 	rc = write_boot_data(vm, error);
+	if (rc)
+		return rc;
+
+	rc = prepare_isolation(vm, error);
 	if (rc)
 		return rc;
 

@@ -1,8 +1,9 @@
-/* The file hypercalls (open, close, read, write, lseek, unlink) of both interface versions. */
+/* The file hypercalls (open, close, read, write, lseek, unlink). */
 #include "file_hypercalls.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,7 +32,8 @@ static bool virtual_range_valid(const struct guest_mem *mem, uint64_t cr3,
 {
 	uint64_t checked = 0;
 
-	if (buffer->len > mem->size || buffer->addr + buffer->len < buffer->addr)
+	if (buffer->len > mem->size ||
+	    buffer->addr + buffer->len < buffer->addr)
 		return false;
 	while (checked < buffer->len) {
 		uint64_t gpa;
@@ -97,9 +99,9 @@ static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
 {
 	if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
 		if (output_write(&call->vm->output, host, len))
-			vm_warn_guest(call->vm,
-				      "writing %zu bytes of guest output failed",
-				      len);
+			vm_warn_guest(
+			    call->vm,
+			    "writing %zu bytes of guest output failed", len);
 		return (ssize_t)len;
 	}
 	if (fd == STDIN_FILENO)
@@ -107,19 +109,41 @@ static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
 	return guest_files_write(&call->vm->files, fd, host, len);
 }
 
+/* How long a guest's read of standard input waits before it checks again
+ * whether the run has ended, in milliseconds. */
+#define STDIN_POLL_MS 100
+
+/*
+ * Reads the host's standard input for the guest. It waits with poll() in
+ * slices, because the signal that ends a run may arrive just before read()
+ * would block, and a blocked read() would then keep the vCPU thread, and
+ * uhyve_vm_run(), waiting for input. Returns -EINTR once the run ends.
+ */
+static ssize_t read_stdin(struct uhyve_vm *vm, uint8_t *host, size_t len)
+{
+	struct pollfd input = {.fd = STDIN_FILENO, .events = POLLIN};
+	ssize_t n;
+	int ready = 0;
+
+	while (ready <= 0) {
+		if (atomic_load(&vm->run_end) != RUN_END_NONE)
+			return -EINTR;
+		ready = poll(&input, 1, STDIN_POLL_MS);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+	}
+	n = read(STDIN_FILENO, host, len);
+	return n < 0 ? -errno : n;
+}
+
 static ssize_t read_piece(struct file_call *call, int fd, uint8_t *host,
 			  size_t len)
 {
-	ssize_t n;
-
 	if (fd == STDOUT_FILENO || fd == STDERR_FILENO)
 		return -EBADF;
 	if (fd != STDIN_FILENO)
 		return guest_files_read(&call->vm->files, fd, host, len);
-	do {
-		n = read(STDIN_FILENO, host, len);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return read_stdin(call->vm, host, len);
 }
 
 static ssize_t transfer(struct file_call *call, int32_t guest_fd,
@@ -146,15 +170,16 @@ static const char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
 	path = guest_mem_string(mem, gpa, PATH_MAX + 1, &len);
 	if (!path)
 		*rc = guest_mem_range(mem, gpa, PATH_MAX + 1) ? -ENAMETOOLONG
-							       : -EINVAL;
+							      : -EINVAL;
 	return path;
 }
 
 static void warn_block(struct file_call *call, const char *what)
 {
-	vm_warn_guest(call->vm,
-	       "%s block at %#llx lies outside guest memory; call ignored",
-	       what, (unsigned long long)call->block);
+	vm_warn_guest(
+	    call->vm,
+	    "%s block at %#llx lies outside guest memory; call ignored", what,
+	    (unsigned long long)call->block);
 }
 
 static void file_write(struct file_call *call)
@@ -163,7 +188,7 @@ static void file_write(struct file_call *call)
 
 	if (call->version == 1) {
 		struct hermit_v1_file_write *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v1_file_write);
+		    mem, call->block, struct hermit_v1_file_write);
 		struct buffer buffer;
 
 		if (!block)
@@ -173,7 +198,7 @@ static void file_write(struct file_call *call)
 		(void)transfer(call, block->fd, &buffer, write_piece);
 	} else {
 		struct hermit_v2_file_write *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v2_file_write);
+		    mem, call->block, struct hermit_v2_file_write);
 		struct buffer buffer;
 
 		if (!block)
@@ -189,7 +214,7 @@ static void file_read(struct file_call *call)
 
 	if (call->version == 1) {
 		struct hermit_v1_file_read *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v1_file_read);
+		    mem, call->block, struct hermit_v1_file_read);
 		struct buffer buffer;
 
 		if (!block)
@@ -198,7 +223,7 @@ static void file_read(struct file_call *call)
 		block->ret = transfer(call, block->fd, &buffer, read_piece);
 	} else {
 		struct hermit_v2_file_read *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v2_file_read);
+		    mem, call->block, struct hermit_v2_file_read);
 		struct buffer buffer;
 
 		if (!block)
@@ -211,7 +236,7 @@ static void file_read(struct file_call *call)
 static void file_open(struct file_call *call)
 {
 	struct hermit_v1_file_open *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->block, struct hermit_v1_file_open);
+	    &call->vm->mem, call->block, struct hermit_v1_file_open);
 	const char *path;
 	int rc = 0;
 
@@ -227,7 +252,7 @@ static void file_open(struct file_call *call)
 static void file_close(struct file_call *call)
 {
 	struct hermit_v1_file_close *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->block, struct hermit_v1_file_close);
+	    &call->vm->mem, call->block, struct hermit_v1_file_close);
 
 	if (!block)
 		return warn_block(call, "FileClose");
@@ -251,7 +276,7 @@ static void file_lseek(struct file_call *call)
 
 	if (call->version == 1) {
 		struct hermit_v1_file_lseek *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v1_file_lseek);
+		    mem, call->block, struct hermit_v1_file_lseek);
 		int64_t result;
 
 		if (!block)
@@ -261,19 +286,19 @@ static void file_lseek(struct file_call *call)
 		block->offset = result < 0 ? -1 : result;
 	} else {
 		struct hermit_v2_file_lseek *block = GUEST_MEM_OBJECT(
-			mem, call->block, struct hermit_v2_file_lseek);
+		    mem, call->block, struct hermit_v2_file_lseek);
 
 		if (!block)
 			return warn_block(call, "FileLseek");
-		block->offset = seek(call, block->fd, block->offset,
-				     (int)block->whence);
+		block->offset =
+		    seek(call, block->fd, block->offset, (int)block->whence);
 	}
 }
 
 static void file_unlink(struct file_call *call)
 {
 	struct hermit_v1_file_unlink *block = GUEST_MEM_OBJECT(
-		&call->vm->mem, call->block, struct hermit_v1_file_unlink);
+	    &call->vm->mem, call->block, struct hermit_v1_file_unlink);
 	const char *path;
 	int rc = 0;
 

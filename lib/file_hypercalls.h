@@ -1,4 +1,4 @@
-/* The file hypercalls (open, close, read, write, lseek, unlink) of both interface versions. */
+/* The file hypercalls (open, close, read, write, lseek, unlink). */
 #ifndef UHYVE_FILE_HYPERCALLS_H
 #define UHYVE_FILE_HYPERCALLS_H
 
@@ -19,7 +19,7 @@ enum file_call_kind {
 struct file_call {
 	struct uhyve_vm *vm;
 	const struct hypercall_cpu *cpu;
-	uint64_t block;   /* gpa of the parameter block */
+	uint64_t block;	  /* gpa of the parameter block */
 	uint32_t version; /* interface version: 1 or 2 */
 };
 

@@ -1,4 +1,4 @@
-/* A VM's guest files: its file tree, descriptor table and private temporary directory. */
+/* A VM's guest files: file tree, descriptors, temporary directory. */
 #include "guest_files.h"
 
 #include <dirent.h>
@@ -14,6 +14,7 @@
 #include "uhyve/hermit_abi.h"
 
 #include "error.h"
+#include "landlock.h"
 
 void guest_files_init(struct guest_files *files, const char *tempdir_base,
 		      unsigned extra_flags)
@@ -25,6 +26,7 @@ void guest_files_init(struct guest_files *files, const char *tempdir_base,
 	files->open = g_ptr_array_new();
 	files->tempdir_base = g_strdup(base);
 	files->extra_flags = extra_flags;
+	files->ruleset_fd = -1;
 	pthread_mutex_init(&files->lock, NULL);
 }
 
@@ -66,6 +68,8 @@ void guest_files_destroy(struct guest_files *files)
 	g_ptr_array_unref(files->open);
 	files->open = NULL;
 	filetree_free(files->tree);
+	if (files->ruleset_fd >= 0)
+		close(files->ruleset_fd);
 	if (files->tempdir)
 		remove_tempdir(files->tempdir);
 	g_free(files->tempdir);
@@ -92,7 +96,8 @@ int guest_files_mount(struct guest_files *files, const char *host_path,
 	} else {
 		rc = set_error(error, -ENOENT,
 			       "host path %s does not exist, and neither does "
-			       "its directory", host_path);
+			       "its directory",
+			       host_path);
 	}
 	pthread_mutex_unlock(&files->lock);
 	g_free(parent);
@@ -101,25 +106,63 @@ int guest_files_mount(struct guest_files *files, const char *host_path,
 	return rc == -ENOTDIR ? -EEXIST : rc;
 }
 
-/* Creates the per-user directory below the base (mode 0700) if needed and
- * checks that it is a real directory of this user, so that another user
- * cannot prepare it; then makes the VM's own directory inside it. */
-static int make_tempdir(struct guest_files *files)
+/* Checks that the per-user directory, opened without following a symbolic
+ * link, belongs to this user and that no other user may change its entries,
+ * so that another user cannot prepare or replace the VM's directory. */
+static int check_user_dir(const char *user_dir, char **error)
+{
+	int fd = open(user_dir, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int rc = 0;
+
+	if (fd < 0)
+		return set_error(error, -errno,
+				 "cannot open the temporary directory %s: %s",
+				 user_dir, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		rc = set_error(error, -errno, "cannot inspect %s: %s", user_dir,
+			       strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = set_error(
+		    error, -ENOTDIR,
+		    "temporary directory %s is %s, not a directory", user_dir,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+	else if (st.st_uid != getuid())
+		rc = set_error(error, -EACCES,
+			       "temporary directory %s belongs to user %u, not "
+			       "to user %u",
+			       user_dir, (unsigned)st.st_uid,
+			       (unsigned)getuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		rc = set_error(error, -EACCES,
+			       "temporary directory %s is writable by other "
+			       "users (mode %04o): make it 0700",
+			       user_dir, (unsigned)(st.st_mode & 07777));
+	close(fd);
+	return rc;
+}
+
+/* Creates the per-user directory below the base (mode 0700) unless it
+ * exists, checks it, then makes the VM's own directory inside it with
+ * mkdtemp(), so that VMs and processes starting at once each get a fresh
+ * one. */
+static int make_tempdir(struct guest_files *files, char **error)
 {
 	char *user_dir = g_strdup_printf("%s/uhyve-%u", files->tempdir_base,
 					 (unsigned)getuid());
 	char *template = g_build_filename(user_dir, "vm-XXXXXX", NULL);
-	struct stat st;
 	int rc = 0;
 
 	if (mkdir(user_dir, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
-	else if (lstat(user_dir, &st) < 0)
-		rc = -errno;
-	else if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
-		rc = -EACCES;
+		rc = set_error(error, -errno,
+			       "cannot create the temporary directory %s: %s",
+			       user_dir, strerror(errno));
+	if (rc == 0)
+		rc = check_user_dir(user_dir, error);
 	if (rc == 0 && !mkdtemp(template))
-		rc = -errno;
+		rc = set_error(error, -errno,
+			       "cannot create a temporary directory in %s: %s",
+			       user_dir, strerror(errno));
 	if (rc == 0)
 		files->tempdir = g_steal_pointer(&template);
 	g_free(template);
@@ -127,8 +170,7 @@ static int make_tempdir(struct guest_files *files)
 	return rc;
 }
 
-static int add_descriptor(struct guest_files *files, int host_fd,
-			  GBytes *bytes)
+static int add_descriptor(struct guest_files *files, int host_fd, GBytes *bytes)
 {
 	struct guest_file *file;
 	guint slot;
@@ -159,11 +201,19 @@ static struct guest_file *find_descriptor(struct guest_files *files, int fd)
 	return files->open->pdata[fd - 3];
 }
 
+/* The permission bits a guest may give a file it creates: never set-user-ID,
+ * set-group-ID or sticky, which would let a guest plant a set-user-ID file
+ * in a mapped directory. */
+static mode_t create_mode(int mode)
+{
+	return (mode_t)mode & 0777;
+}
+
 static int open_host(struct guest_files *files, const char *host_path,
 		     int flags, int mode)
 {
 	int fd = open(host_path, flags | (int)files->extra_flags | O_CLOEXEC,
-		      (mode_t)mode & 07777);
+		      create_mode(mode));
 
 	if (fd < 0)
 		return -errno;
@@ -180,14 +230,14 @@ static int create_in_tempdir(struct guest_files *files, const char *path,
 	int fd;
 
 	if (!files->tempdir)
-		rc = make_tempdir(files);
+		rc = make_tempdir(files, NULL);
 	if (rc)
 		return rc;
-	host_path = g_strdup_printf("%s/file-%u", files->tempdir,
-				    files->created++);
-	fd = open(host_path, flags | O_EXCL | (int)files->extra_flags |
-				     O_CLOEXEC,
-		  (mode_t)mode & 07777);
+	host_path =
+	    g_strdup_printf("%s/file-%u", files->tempdir, files->created++);
+	fd = open(host_path,
+		  flags | O_EXCL | (int)files->extra_flags | O_CLOEXEC,
+		  create_mode(mode));
 	if (fd < 0) {
 		rc = -errno;
 		g_free(host_path);
@@ -210,8 +260,20 @@ static bool writes(int flags)
 			 HERMIT_O_APPEND)) != 0;
 }
 
-static int open_resolved(struct guest_files *files, const char *path,
-			 int flags, int mode)
+static int open_virtual(struct guest_files *files,
+			const struct filetree_entry *entry, int flags)
+{
+	if ((flags & HERMIT_O_CREAT) && (flags & HERMIT_O_EXCL))
+		return -EEXIST;
+	if (flags & HERMIT_O_DIRECTORY)
+		return -ENOTDIR;
+	if (writes(flags))
+		return -EROFS;
+	return add_descriptor(files, -1, entry->bytes);
+}
+
+static int open_resolved(struct guest_files *files, const char *path, int flags,
+			 int mode)
 {
 	struct filetree_entry entry = {0};
 	int rc = filetree_resolve(files->tree, path, &entry, NULL);
@@ -223,8 +285,7 @@ static int open_resolved(struct guest_files *files, const char *path,
 
 	switch (entry.kind) {
 	case FILETREE_VIRTUAL_FILE:
-		rc = writes(flags) ? -EROFS
-				   : add_descriptor(files, -1, entry.bytes);
+		rc = open_virtual(files, &entry, flags);
 		break;
 	case FILETREE_DIRECTORY:
 		rc = -EISDIR;
@@ -269,8 +330,7 @@ int guest_files_close(struct guest_files *files, int fd)
 	return rc;
 }
 
-static int64_t seek_virtual(struct guest_file *file, int64_t offset,
-			    int whence)
+static int64_t seek_virtual(struct guest_file *file, int64_t offset, int whence)
 {
 	int64_t size = (int64_t)g_bytes_get_size(file->bytes);
 	int64_t base;
@@ -313,16 +373,35 @@ int64_t guest_files_lseek(struct guest_files *files, int fd, int64_t offset,
 	return rc;
 }
 
+/* Deletes the host file behind a mapped file or a path below a mapped
+ * directory. A mapped file that was never created counts as deleted. */
+static int unlink_host(const struct filetree_entry *entry)
+{
+	if (entry->kind != FILETREE_HOST_FILE &&
+	    entry->kind != FILETREE_IN_HOST_DIRECTORY)
+		return 0;
+	if (unlink(entry->host_path) == 0)
+		return 0;
+	if (entry->kind == FILETREE_HOST_FILE && errno == ENOENT)
+		return 0;
+	return -errno;
+}
+
+/* Deletes the host file first, so that a failure (such as -EACCES under
+ * file isolation) leaves the mapping in place. */
 int guest_files_unlink(struct guest_files *files, const char *path)
 {
 	struct filetree_entry entry = {0};
+	struct filetree_entry removed = {0};
 	int rc;
 
 	pthread_mutex_lock(&files->lock);
-	rc = filetree_unlink(files->tree, path, &entry, NULL);
-	if (rc == 0 && entry.host_path && unlink(entry.host_path) < 0 &&
-	    !(entry.kind == FILETREE_HOST_FILE && errno == ENOENT))
-		rc = -errno;
+	rc = filetree_resolve(files->tree, path, &entry, NULL);
+	if (rc == 0)
+		rc = unlink_host(&entry);
+	if (rc == 0)
+		rc = filetree_unlink(files->tree, path, &removed, NULL);
+	filetree_entry_clear(&removed);
 	filetree_entry_clear(&entry);
 	pthread_mutex_unlock(&files->lock);
 	return rc;
@@ -362,8 +441,8 @@ int64_t guest_files_read(struct guest_files *files, int fd, void *buffer,
 	return rc;
 }
 
-int64_t guest_files_write(struct guest_files *files, int fd,
-			  const void *buffer, size_t len)
+int64_t guest_files_write(struct guest_files *files, int fd, const void *buffer,
+			  size_t len)
 {
 	struct guest_file *file;
 	int64_t rc;
@@ -378,4 +457,135 @@ int64_t guest_files_write(struct guest_files *files, int fd,
 		rc = -errno;
 	pthread_mutex_unlock(&files->lock);
 	return rc;
+}
+
+int guest_files_add_virtual(struct guest_files *files, const char *guest_path,
+			    GBytes *bytes, char **error)
+{
+	int rc;
+
+	pthread_mutex_lock(&files->lock);
+	rc = filetree_insert_bytes(files->tree, guest_path, bytes, error);
+	pthread_mutex_unlock(&files->lock);
+	return rc;
+}
+
+static const char *isolation_name(enum uhyve_file_isolation isolation)
+{
+	return isolation == UHYVE_ISOLATION_STRICT ? "strict" : "normal";
+}
+
+int guest_files_landlock_abi(enum uhyve_file_isolation isolation, char **error)
+{
+	int abi;
+
+	if (isolation == UHYVE_ISOLATION_NONE)
+		return 0;
+	abi = landlock_abi_version();
+	if (abi > 0)
+		return abi;
+	return set_error(error, -EOPNOTSUPP,
+			 "file isolation \"%s\" needs Landlock, but the "
+			 "running kernel does not support it "
+			 "(landlock_create_ruleset: %s)",
+			 isolation_name(isolation), strerror(-abi));
+}
+
+/*
+ * Allows the VM's threads what a mapping needs: everything below a mapped
+ * directory and reading and writing a mapped file. A mapped file that does
+ * not exist yet has no inode that a rule could name, so its parent
+ * directory gets the rights to create, read and write regular files.
+ * NOTE: that also opens the other files in that directory to the VM's
+ * threads, although the guest cannot name them through the file tree.
+ */
+static int allow_mapping(int ruleset_fd, int abi,
+			 const struct filetree_mapping *mapping, char **error)
+{
+	struct stat st;
+	char *parent;
+	int rc;
+
+	if (mapping->kind == FILETREE_HOST_DIRECTORY)
+		return landlock_allow_path(ruleset_fd, abi, mapping->host_path,
+					   LANDLOCK_RIGHTS_DIRECTORY, error);
+	if (stat(mapping->host_path, &st) == 0)
+		return landlock_allow_path(ruleset_fd, abi, mapping->host_path,
+					   LANDLOCK_RIGHTS_READ_WRITE, error);
+
+	parent = g_path_get_dirname(mapping->host_path);
+	rc = landlock_allow_path(ruleset_fd, abi, parent,
+				 LANDLOCK_RIGHTS_CREATE_FILES, error);
+	g_free(parent);
+	return rc;
+}
+
+/* Allows `rights` on a file that the VM has opened already, such as the
+ * kernel. When the file is gone by now there is nothing to allow. */
+static int allow_existing(int ruleset_fd, int abi, const char *path,
+			  uint64_t rights, char **error)
+{
+	char *message = NULL;
+	int rc = landlock_allow_path(ruleset_fd, abi, path, rights, &message);
+
+	if (rc && rc != -ENOENT)
+		set_error(error, rc, "%s", message);
+	free(message);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int allow_paths(struct guest_files *files, int ruleset_fd, int abi,
+		       const char *kernel_path, const char *output_path,
+		       char **error)
+{
+	GPtrArray *mappings = filetree_list_host_mappings(files->tree);
+	int rc;
+
+	rc = allow_existing(ruleset_fd, abi, kernel_path, LANDLOCK_RIGHTS_READ,
+			    error);
+	if (rc == 0 && output_path)
+		rc = allow_existing(ruleset_fd, abi, output_path,
+				    LANDLOCK_RIGHTS_READ_WRITE, error);
+	if (rc == 0)
+		rc = landlock_allow_path(ruleset_fd, abi, files->tempdir,
+					 LANDLOCK_RIGHTS_DIRECTORY, error);
+	for (guint i = 0; rc == 0 && i < mappings->len; i++)
+		rc = allow_mapping(ruleset_fd, abi, mappings->pdata[i], error);
+	g_ptr_array_unref(mappings);
+	return rc;
+}
+
+int guest_files_isolate(struct guest_files *files, int abi,
+			const char *kernel_path, const char *output_path,
+			char **error)
+{
+	int ruleset_fd = -1;
+	int rc = 0;
+
+	pthread_mutex_lock(&files->lock);
+	if (!files->tempdir)
+		rc = make_tempdir(files, error);
+	if (rc == 0)
+		rc = landlock_ruleset_create(abi, &ruleset_fd, error);
+	if (rc == 0)
+		rc = allow_paths(files, ruleset_fd, abi, kernel_path,
+				 output_path, error);
+	if (rc == 0) {
+		if (files->ruleset_fd >= 0)
+			close(files->ruleset_fd);
+		files->ruleset_fd = ruleset_fd;
+	} else if (ruleset_fd >= 0) {
+		close(ruleset_fd);
+	}
+	pthread_mutex_unlock(&files->lock);
+	if (rc)
+		return prefix_error(error, rc, "file isolation");
+	return 0;
+}
+
+int guest_files_enter_isolation(struct guest_files *files, char **error)
+{
+	if (files->ruleset_fd < 0)
+		return 0;
+	return landlock_restrict_thread(files->ruleset_fd, error);
 }

@@ -33,9 +33,26 @@ static inline void *guest_mem_range(const struct guest_mem *mem, uint64_t gpa,
 	return mem->host + offset;
 }
 
-/* Typed form: a pointer to a `type` at `gpa`, or NULL if it does not fit. */
+/*
+ * Like guest_mem_range(), but also returns NULL when the host address is
+ * not a multiple of `align`, because a guest may pass any address and
+ * accessing a misaligned object through a typed pointer is undefined
+ * behaviour.
+ */
+static inline void *guest_mem_aligned(const struct guest_mem *mem, uint64_t gpa,
+				      uint64_t len, size_t align)
+{
+	void *host = guest_mem_range(mem, gpa, len);
+
+	if (host && (uintptr_t)host % align != 0)
+		return NULL;
+	return host;
+}
+
+/* Typed form: a pointer to a `type` at `gpa`, or NULL if it does not fit or
+ * is not aligned for `type`. */
 #define GUEST_MEM_OBJECT(mem, gpa, type)                                       \
-	((type *)guest_mem_range((mem), (gpa), sizeof(type)))
+	((type *)guest_mem_aligned((mem), (gpa), sizeof(type), _Alignof(type)))
 
 /*
  * Returns the length of the NUL-terminated string at `gpa` (without the NUL)

@@ -13,6 +13,7 @@
 #include "uhyve/hermit_abi.h"
 
 #include "arch.h"
+#include "gdb_stub.h"
 #include "hypercall.h"
 #include "uhyve_private.h"
 #include "x86_64/fallback.h"
@@ -380,6 +381,8 @@ static enum exit_action handle_internal_error(struct uhyve_vcpu *vcpu)
 	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
 		return crash(vcpu, "KVM internal error, suberror %u",
 			     run->internal.suberror);
+	if (gdb_stub_vcpu_breakpoint_hit(vcpu))
+		return EXIT_CONTINUE;
 
 	if (!vcpu->fallback && uhyve_fallback_new(&vcpu->fallback))
 		return crash(vcpu, "out of memory for the instruction fallback");
@@ -387,8 +390,10 @@ static enum exit_action handle_internal_error(struct uhyve_vcpu *vcpu)
 				     &vcpu->vm->mem,
 				     &vcpu->stats.instruction_fallbacks,
 				     &message);
-	if (rc == 0)
+	if (rc == 0) {
+		gdb_stub_vcpu_instruction_completed(vcpu);
 		return EXIT_CONTINUE;
+	}
 
 	crash(vcpu, "%s", message ? message : "instruction emulation failed");
 	free(message);
@@ -421,6 +426,8 @@ static enum exit_action handle_exit(struct uhyve_vcpu *vcpu)
 				     .hardware_entry_failure_reason);
 	case KVM_EXIT_DEBUG:
 		count_exit(vcpu, &vcpu->stats.debug);
+		if (gdb_stub_vcpu_debug_exit(vcpu))
+			return EXIT_CONTINUE;
 		return crash(vcpu, "unexpected debug exit");
 	default:
 		return crash(vcpu, "unexpected KVM exit reason %u",
@@ -462,11 +469,17 @@ static void *vcpu_thread(void *opaque)
 	sigaddset(&kick, kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	pin_thread(vcpu);
+	if (guest_files_enter_isolation(&vm->files, &vcpu->error)) {
+		prefix_error(&vcpu->error, -EPERM, "vCPU %u", vcpu->id);
+		vm_end_run(vm, RUN_END_CRASH, 0, (int)vcpu->id);
+		return NULL;
+	}
 
 	while (atomic_load(&vm->run_end) == RUN_END_NONE) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
+				gdb_stub_vcpu_interrupted(vcpu);
 				continue;
 			}
 			crash(vcpu, "KVM_RUN failed: %s", strerror(errno));
@@ -490,6 +503,7 @@ void kvm_kick_vcpus(struct uhyve_vm *vm)
 		vcpu->run->immediate_exit = 1;
 		pthread_kill(vcpu->thread, kick_signal());
 	}
+	gdb_stub_notify(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -526,9 +540,13 @@ int kvm_run_vcpus(struct uhyve_vm *vm, char **error)
 
 	pthread_once(&kick_once, install_kick_handler);
 	atomic_store(&vm->running, true);
-	rc = start_threads(vm, error);
+	rc = vm->config->gdb_port ? gdb_stub_start(vm, error) : 0;
+	if (rc == 0)
+		rc = start_threads(vm, error);
 	if (rc)
 		vm_end_run(vm, RUN_END_CRASH, 0, -1);
+	else
+		gdb_stub_serve(vm);
 
 	for (uint32_t i = 0; i < vm->vcpu_count; i++) {
 		if (vm->vcpus[i].thread_started)
@@ -540,6 +558,7 @@ int kvm_run_vcpus(struct uhyve_vm *vm, char **error)
 		vm->vcpus[i].thread_started = false;
 	atomic_store(&vm->running, false);
 	pthread_mutex_unlock(&vm->lock);
+	gdb_stub_free(vm);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include "output.h"
 
 struct uhyve_fallback;
+struct gdb_stub;
 
 struct uhyve_config {
 	uint64_t memory_size;
@@ -92,6 +93,9 @@ struct uhyve_vm {
 	pthread_mutex_t lock; /* guards run_end's companions */
 	GHashTable *logged_ports; /* ports and addresses already warned about */
 	atomic_uint guest_warnings; /* warnings about bad guest parameters */
+	/* The GDB stub during a run with a GDB port, else NULL. It is set and
+	 * cleared with `lock` held. */
+	struct gdb_stub *gdb;
 };
 
 /* Records why the run ends (only the first call has an effect) and kicks

@@ -1,4 +1,5 @@
-/* A one-vCPU KVM virtual machine in long mode for testing and measuring the instruction fallback. */
+/* A one-vCPU KVM virtual machine in long mode for testing and measuring the
+ * instruction fallback. */
 #include "fallback_fixture.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 
 #include "x86_64/paging.h"
 
-#define PAGE_SIZE 0x1000ULL
+#define PAGE_SIZE	  0x1000ULL
 #define MAX_CPUID_ENTRIES 256
 
 static const uint64_t gdt_code = 0x00AF9B000000FFFFULL;
@@ -25,12 +26,16 @@ static const uint64_t gdt_data = 0x00CF93000000FFFFULL;
  * two stack words, reports the vector (already in eax) and halts.
  */
 static const uint8_t common_handler[] = {
-	0x0f, 0x20, 0xd3,             /* mov %cr2, %rbx */
-	0x48, 0x8b, 0x0c, 0x24,       /* mov (%rsp), %rcx */
-	0x48, 0x8b, 0x54, 0x24, 0x08, /* mov 8(%rsp), %rdx */
-	0xe7, FIXTURE_PORT_EXCEPTION, /* out %eax, $port */
-	0xf4,                         /* hlt */
-	0xeb, 0xfd,                   /* jmp back to hlt */
+    0x0f, 0x20,
+    0xd3, /* mov %cr2, %rbx */
+    0x48, 0x8b,
+    0x0c, 0x24, /* mov (%rsp), %rcx */
+    0x48, 0x8b,
+    0x54, 0x24,
+    0x08,			  /* mov 8(%rsp), %rdx */
+    0xe7, FIXTURE_PORT_EXCEPTION, /* out %eax, $port */
+    0xf4,			  /* hlt */
+    0xeb, 0xfd,			  /* jmp back to hlt */
 };
 
 #define COMMON_HANDLER (FIXTURE_HANDLERS + 0x400)
@@ -117,15 +122,15 @@ static void write_tables(struct fixture *f)
 static struct kvm_segment segment(uint16_t selector, uint8_t type, bool code)
 {
 	struct kvm_segment seg = {
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = selector,
-		.type = type,
-		.present = 1,
-		.s = 1,
-		.g = 1,
-		.l = code,
-		.db = !code,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .s = 1,
+	    .g = 1,
+	    .l = code,
+	    .db = !code,
 	};
 
 	return seg;
@@ -143,11 +148,11 @@ static void setup_sregs(struct fixture *f)
 	sregs.fs = sregs.ds;
 	sregs.gs = sregs.ds;
 	sregs.tr = (struct kvm_segment){
-		.base = FIXTURE_TSS,
-		.limit = 0x67,
-		.selector = 0x18,
-		.type = 11,
-		.present = 1,
+	    .base = FIXTURE_TSS,
+	    .limit = 0x67,
+	    .selector = 0x18,
+	    .type = 11,
+	    .present = 1,
 	};
 	sregs.gdt.base = FIXTURE_GDT;
 	sregs.gdt.limit = 5 * 8 - 1;
@@ -155,7 +160,8 @@ static void setup_sregs(struct fixture *f)
 	sregs.idt.limit = 32 * 16 - 1;
 	sregs.cr0 = 0x80000031 | X86_CR0_MP;
 	sregs.cr3 = FIXTURE_CR3;
-	sregs.cr4 = 0x20 | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_OSXSAVE;
+	sregs.cr4 =
+	    0x20 | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_OSXSAVE;
 	sregs.efer = 0xd00;
 	fixture_set_sregs(f, &sregs);
 }
@@ -198,10 +204,10 @@ static int open_vm(struct fixture *f, char **reason)
 	f->mem.start = 0;
 	f->mem.size = FIXTURE_MEM_SIZE;
 	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = FIXTURE_MEM_SIZE,
-		.userspace_addr = (uint64_t)(uintptr_t)f->mem.host,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = FIXTURE_MEM_SIZE,
+	    .userspace_addr = (uint64_t)(uintptr_t)f->mem.host,
 	};
 	if (ioctl(f->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die("KVM_SET_USER_MEMORY_REGION failed: %s", strerror(errno));
@@ -305,8 +311,7 @@ void fixture_map_page(struct fixture *f, uint64_t gva, uint64_t gpa)
 	if (gpa == ~0ULL)
 		write_u64(f, table, 0);
 	else
-		write_u64(f, table,
-			  gpa | X86_PTE_PRESENT | X86_PTE_WRITABLE);
+		write_u64(f, table, gpa | X86_PTE_PRESENT | X86_PTE_WRITABLE);
 }
 
 void fixture_get_regs(struct fixture *f, struct kvm_regs *regs)
@@ -382,6 +387,24 @@ static int complete_emulation(struct fixture *f)
 	return rc;
 }
 
+int fixture_complete(struct fixture *f)
+{
+	return complete_emulation(f);
+}
+
+/*
+ * Lets KVM finish the `out` that ended a run without running guest code.
+ * KVM advances rip past it at the next KVM_RUN, which would otherwise move
+ * a rip that the test sets before that.
+ */
+static void complete_io(struct fixture *f)
+{
+	f->run->immediate_exit = 1;
+	if (ioctl(f->vcpu_fd, KVM_RUN, 0) == 0 || errno != EINTR)
+		die("KVM_RUN with immediate_exit did not return EINTR");
+	f->run->immediate_exit = 0;
+}
+
 static int handle_io(struct fixture *f)
 {
 	uint16_t port = f->run->io.port;
@@ -391,8 +414,8 @@ static int handle_io(struct fixture *f)
 	    (port != FIXTURE_PORT_DONE && port != FIXTURE_PORT_EXCEPTION))
 		die("unexpected port access to 0x%x", port);
 	f->exit_value = 0;
-	memcpy(&f->exit_value, data,
-	       f->run->io.size < 4 ? f->run->io.size : 4);
+	memcpy(&f->exit_value, data, f->run->io.size < 4 ? f->run->io.size : 4);
+	complete_io(f);
 	return port;
 }
 
@@ -424,8 +447,7 @@ int fixture_run(struct fixture *f, uint64_t max_fallback_calls)
 		case KVM_EXIT_SHUTDOWN:
 			return -EPIPE;
 		default:
-			die("unexpected exit reason %u",
-			    f->run->exit_reason);
+			die("unexpected exit reason %u", f->run->exit_reason);
 		}
 	}
 }

@@ -7,6 +7,8 @@ packages=(
 	meson ninja-build pkg-config gcc
 	libelf-dev libglib2.0-dev libfdt-dev libunicorn-dev libarchive-dev
 	check clang-format
+	# clang and its runtimes (libFuzzer, sanitizers) for tests/fuzz
+	clang libclang-rt-dev
 )
 
 missing=()

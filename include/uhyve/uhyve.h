@@ -186,8 +186,15 @@ void uhyve_config_set_file_isolation(struct uhyve_config *config,
 int uhyve_config_set_io_mode(struct uhyve_config *config, unsigned flags,
 			     char **error);
 
-/* Waits for a GDB connection on 127.0.0.1:`port` before the guest runs.
- * Port 0 turns debugging off (default). */
+/*
+ * Debugs the guest over the GDB remote serial protocol: uhyve_vm_run()
+ * listens on 127.0.0.1:`port` only, waits for one debugger connection
+ * before the guest runs its first instruction (uhyve_vm_stop() ends the
+ * wait), and serves it until the guest exits or the debugger detaches or
+ * kills the guest. uhyve_vm_run() then fails with -EADDRINUSE when the port
+ * is taken, and a kill ends the run like uhyve_vm_stop(). Port 0 turns
+ * debugging off (default).
+ */
 void uhyve_config_set_gdb_port(struct uhyve_config *config, uint16_t port);
 
 /*
@@ -197,7 +204,11 @@ void uhyve_config_set_gdb_port(struct uhyve_config *config, uint16_t port);
 /*
  * Creates a VM for the Hermit kernel at `kernel_path`: reads and checks the
  * file, lays out guest memory, and creates the KVM VM and its vCPUs.
- * `config` may be NULL for the defaults and is not kept.
+ * `kernel_path` may also name a Hermit image archive (a gzip-compressed
+ * tar with a hermit.toml); its files become read-only guest files, and its
+ * arguments, environment and requirements apply as the header of
+ * hermit.toml's format describes them. `config` may be NULL for the
+ * defaults and is not kept.
  *
  * On success returns 0 and stores a VM in *vm that the caller frees with
  * uhyve_vm_destroy(). Errors include:
@@ -208,7 +219,13 @@ void uhyve_config_set_gdb_port(struct uhyve_config *config, uint16_t port);
  *   -ENODEV                    /dev/kvm is missing;
  *   -EPERM                     /dev/kvm is not accessible;
  *   -EBUSY                     KVM is in use by another hypervisor;
- *   -EEXIST                    the output file exists.
+ *   -EEXIST                    the output file exists;
+ *   -E2BIG                     more than 128 arguments or variables for an
+ *                              interface version 1 kernel;
+ *   -EOPNOTSUPP                strict file isolation without Landlock, or
+ *                              an image archive in a build without
+ *                              libarchive (the message says which);
+ *   -EFBIG                     an image archive over the size limits.
  */
 int uhyve_vm_create(const struct uhyve_config *config, const char *kernel_path,
 		    struct uhyve_vm **vm, char **error);
@@ -293,8 +310,9 @@ const char *uhyve_hypercall_name(enum uhyve_hypercall_id id);
 size_t uhyve_vm_stats(const struct uhyve_vm *vm, struct uhyve_vcpu_stats *stats,
 		      size_t capacity);
 
-/* Stops the VM if it runs, joins its threads, removes its temporary
- * directory and frees it. NULL is allowed. */
+/* Closes the VM's KVM handles, removes its temporary directory and frees
+ * it. NULL is allowed. Call it only after uhyve_vm_run() has returned (use
+ * uhyve_vm_stop() to end a run from another thread first). */
 void uhyve_vm_destroy(struct uhyve_vm *vm);
 
 #ifdef __cplusplus

@@ -18,16 +18,31 @@ int uhyve_fallback_new(struct uhyve_fallback **fallback);
 void uhyve_fallback_free(struct uhyve_fallback *fallback);
 
 /*
+ * Sets the maximum number of guest instructions that one call may complete
+ * (default 4096; 0 counts as 1). With 1 a call completes only the
+ * instruction KVM failed on, as a debugger that single-steps the guest or
+ * uses hardware breakpoints needs.
+ */
+void uhyve_fallback_set_max_batch(struct uhyve_fallback *fallback,
+				  uint64_t max_instructions);
+
+/*
  * Completes the guest instruction at the vCPU's rip after KVM_RUN returned
  * KVM_EXIT_INTERNAL_ERROR with suberror KVM_INTERNAL_ERROR_EMULATION, so
  * that the caller can re-enter KVM_RUN. `vcpu_fd` is the vCPU, `run` its
  * shared kvm_run page, `mem` the guest memory.
  *
- * Returns 0 when the vCPU state was updated (the instruction completed, or
- * an exception was injected for the guest), adding the number of
- * instructions completed to *instructions. Returns a negative errno value
- * when it cannot complete the instruction; then *error (if not NULL)
- * receives a message that names the rip and the instruction bytes.
+ * XGETBV, XSETBV, the XSAVE family, POPCNT, RDTSCP, INT3 and #NM while
+ * CR0.TS is set are completed directly against the vCPU's KVM state. Others run
+ * in the Unicorn CPU emulator when the build has it, together with the guest
+ * code that follows, up to the first instruction that KVM must complete or the
+ * batch limit.
+ *
+ * Returns 0 when the vCPU state was updated (instructions completed, or an
+ * exception was injected for the guest), adding the number of instructions
+ * completed to *instructions. Returns a negative errno value when it cannot
+ * complete the instruction. Then *error (if not NULL) receives a message
+ * that names the rip and the instruction bytes.
  */
 int uhyve_fallback_complete(struct uhyve_fallback *fallback, int vcpu_fd,
 			    struct kvm_run *run, const struct guest_mem *mem,

@@ -1,4 +1,5 @@
-/* Length decoding and classification of 64-bit x86 instructions for the instruction fallback. */
+/* Length decoding and classification of 64-bit x86 instructions for the
+ * instruction fallback. */
 #include "fallback_internal.h"
 
 #include <string.h>
@@ -121,7 +122,7 @@ static void decode_vex(struct cursor *c, struct x86_insn *insn, uint8_t escape)
 		select = p0 & 0x7;
 	} else {
 		insn->encoding =
-			escape == 0x8f ? X86_ENCODING_XOP : X86_ENCODING_VEX;
+		    escape == 0x8f ? X86_ENCODING_XOP : X86_ENCODING_VEX;
 		select = p0 & 0x1f;
 	}
 	insn->map_select = select;
@@ -335,7 +336,9 @@ static unsigned two_byte_immediate(const struct x86_insn *insn)
 static unsigned immediate_size(const struct x86_insn *insn)
 {
 	if (insn->encoding == X86_ENCODING_XOP)
-		return insn->map_select == 8 ? 1 : insn->map_select == 0xa ? 4 : 0;
+		return insn->map_select == 8	 ? 1
+		       : insn->map_select == 0xa ? 4
+						 : 0;
 	switch (insn->map) {
 	case X86_MAP_ONE_BYTE:
 		return one_byte_immediate(insn);
@@ -344,9 +347,9 @@ static unsigned immediate_size(const struct x86_insn *insn)
 			return two_byte_immediate(insn);
 		return (insn->opcode >= 0x70 && insn->opcode <= 0x73) ||
 			       insn->opcode == 0xc2 ||
-			       (insn->opcode >= 0xc4 && insn->opcode <= 0xc6) ?
-			       1 :
-			       0;
+			       (insn->opcode >= 0xc4 && insn->opcode <= 0xc6)
+			   ? 1
+			   : 0;
 	case X86_MAP_0F3A:
 		return 1;
 	default:
@@ -389,7 +392,8 @@ static unsigned classify_0f_ae(const struct x86_insn *insn)
 	bool prefixed = insn->opsize || insn->rep || insn->repne;
 
 	if (insn->mod == 3) {
-		/* LFENCE, MFENCE and SFENCE; the rest touch host state. */
+		/* LFENCE, MFENCE and SFENCE run, other forms touch host state.
+		 */
 		return !prefixed && insn->reg >= 5 ? 0 : X86_INSN_HOST;
 	}
 	if (insn->rep || insn->repne)
@@ -399,7 +403,7 @@ static unsigned classify_0f_ae(const struct x86_insn *insn)
 	case 3: /* STMXCSR */
 		return X86_INSN_FPU;
 	case 6:
-		/* XSAVEOPT; CLWB with 66 */
+		/* XSAVEOPT, or CLWB with 66 */
 		return insn->opsize ? 0 : X86_INSN_FPU | X86_INSN_HOST;
 	case 7: /* CLFLUSH, CLFLUSHOPT */
 		return 0;
@@ -433,9 +437,10 @@ static unsigned classify_0f(const struct x86_insn *insn)
 	if ((op <= 0x09 && op != 0x04) || (op >= 0x20 && op <= 0x27) ||
 	    (op >= 0x30 && op <= 0x37))
 		return X86_INSN_HOST;
-	if (op == 0x78 || op == 0x79) /* VMREAD, VMWRITE; SSE4a with 66, F2 */
-		return insn->opsize || insn->repne ? X86_INSN_FPU :
-						     X86_INSN_HOST;
+	if (op == 0x78 ||
+	    op == 0x79) /* VMREAD and VMWRITE, or SSE4a with 66 or F2 */
+		return insn->opsize || insn->repne ? X86_INSN_FPU
+						   : X86_INSN_HOST;
 	if (op == 0x0e || op == 0x0f || (op >= 0x10 && op <= 0x17) ||
 	    (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
 	    (op >= 0xd0 && op <= 0xfe))
@@ -490,8 +495,9 @@ static bool vex_general_purpose(const struct x86_insn *insn)
 static unsigned classify(const struct x86_insn *insn)
 {
 	if (insn->encoding != X86_ENCODING_LEGACY)
-		return vex_general_purpose(insn) ? 0 :
-						   X86_INSN_FPU | X86_INSN_VECTOR;
+		return vex_general_purpose(insn)
+			   ? 0
+			   : X86_INSN_FPU | X86_INSN_VECTOR;
 	switch (insn->map) {
 	case X86_MAP_ONE_BYTE:
 		return classify_one_byte(insn);
@@ -527,18 +533,20 @@ void x86_decode(const uint8_t *bytes, unsigned count, struct x86_insn *insn)
 static enum x86_direct direct_0f(const struct x86_insn *insn)
 {
 	static const enum x86_direct group15[8] = {
-		X86_DIRECT_FXSAVE, X86_DIRECT_FXRSTOR, X86_DIRECT_NONE,
-		X86_DIRECT_NONE,   X86_DIRECT_XSAVE,   X86_DIRECT_XRSTOR,
-		X86_DIRECT_XSAVEOPT, X86_DIRECT_NONE,
+	    X86_DIRECT_FXSAVE,	 X86_DIRECT_FXRSTOR, X86_DIRECT_NONE,
+	    X86_DIRECT_NONE,	 X86_DIRECT_XSAVE,   X86_DIRECT_XRSTOR,
+	    X86_DIRECT_XSAVEOPT, X86_DIRECT_NONE,
 	};
 	static const enum x86_direct group9[8] = {
-		X86_DIRECT_NONE,    X86_DIRECT_NONE,   X86_DIRECT_NONE,
-		X86_DIRECT_XRSTORS, X86_DIRECT_XSAVEC, X86_DIRECT_XSAVES,
-		X86_DIRECT_NONE,    X86_DIRECT_NONE,
+	    X86_DIRECT_NONE,	X86_DIRECT_NONE,   X86_DIRECT_NONE,
+	    X86_DIRECT_XRSTORS, X86_DIRECT_XSAVEC, X86_DIRECT_XSAVES,
+	    X86_DIRECT_NONE,	X86_DIRECT_NONE,
 	};
 
 	switch (insn->opcode) {
 	case 0x01:
+		if (insn->mod == 3 && insn->reg == 7 && insn->rm == 1)
+			return X86_DIRECT_RDTSCP;
 		if (insn->mod != 3 || insn->reg != 2 || insn->rm > 1)
 			return X86_DIRECT_NONE;
 		return insn->rm == 0 ? X86_DIRECT_XGETBV : X86_DIRECT_XSETBV;
@@ -557,8 +565,12 @@ enum x86_direct x86_direct_kind(const struct x86_insn *insn)
 		return X86_DIRECT_NONE;
 	if (insn->map == X86_MAP_ONE_BYTE)
 		return insn->opcode == 0xcc ? X86_DIRECT_INT3 : X86_DIRECT_NONE;
+	if (insn->map != X86_MAP_0F)
+		return X86_DIRECT_NONE;
+	if (insn->opcode == 0xb8 && insn->rep && !insn->repne)
+		return X86_DIRECT_POPCNT;
 	/* With 66, F2 or F3 these opcodes are other instructions. */
-	if (insn->map != X86_MAP_0F || insn->opsize || insn->rep || insn->repne)
+	if (insn->opsize || insn->rep || insn->repne)
 		return X86_DIRECT_NONE;
 	return direct_0f(insn);
 }

@@ -10,16 +10,17 @@
 #include "fallback.h"
 
 #define X86_MAX_INSN_LENGTH 15
-#define X86_PAGE_SIZE 0x1000ULL
+#define X86_PAGE_SIZE	    0x1000ULL
 
-#define X86_CR0_MP 0x2ULL
-#define X86_CR0_EM 0x4ULL
-#define X86_CR0_TS 0x8ULL
-#define X86_CR4_OSFXSR 0x200ULL
+#define X86_CR0_MP	0x2ULL
+#define X86_CR0_EM	0x4ULL
+#define X86_CR0_TS	0x8ULL
+#define X86_CR4_OSFXSR	0x200ULL
 #define X86_CR4_OSXSAVE 0x40000ULL
-#define X86_EFER_NXE 0x800ULL
-#define X86_RFLAGS_TF 0x100ULL
-#define X86_RFLAGS_IF 0x200ULL
+#define X86_EFER_LMA	0x400ULL
+#define X86_EFER_NXE	0x800ULL
+#define X86_RFLAGS_TF	0x100ULL
+#define X86_RFLAGS_IF	0x200ULL
 
 /* Exception vectors the fallback raises in the guest. */
 #define X86_VECTOR_DE 0
@@ -35,7 +36,7 @@
 
 /* Page-fault error code bits. */
 #define X86_PF_WRITE 0x2U
-#define X86_PF_USER 0x4U
+#define X86_PF_USER  0x4U
 #define X86_PF_FETCH 0x10U
 
 /* Segment override prefixes that matter in 64-bit mode. */
@@ -61,7 +62,7 @@ enum x86_map {
 	X86_MAP_XOP,
 };
 
-/* What an instruction does, as far as the fallback cares. */
+/* Properties of an instruction that decide how the fallback treats it. */
 enum x86_insn_flags {
 	/* Uses x87, MMX, SSE, AVX or XSAVE-managed state: #NM when CR0.TS. */
 	X86_INSN_FPU = 1 << 0,
@@ -88,7 +89,7 @@ enum x86_insn_flags {
 /* A decoded instruction: prefixes, opcode, ModRM addressing and length. */
 struct x86_insn {
 	unsigned length; /* total bytes, immediates included */
-	unsigned flags;  /* enum x86_insn_flags */
+	unsigned flags;	 /* enum x86_insn_flags */
 	bool lock;
 	bool rep;      /* F3 */
 	bool repne;    /* F2 */
@@ -110,7 +111,7 @@ struct x86_insn {
 
 /*
  * Decodes the 64-bit-mode instruction in `bytes` (`count` of them
- * available). Always fills *insn; X86_INSN_TRUNCATED in insn->flags means
+ * available). Always fills *insn, and X86_INSN_TRUNCATED in insn->flags means
  * that more bytes are needed.
  */
 void x86_decode(const uint8_t *bytes, unsigned count, struct x86_insn *insn);
@@ -129,6 +130,8 @@ enum x86_direct {
 	X86_DIRECT_XSAVES,
 	X86_DIRECT_XRSTORS,
 	X86_DIRECT_INT3,
+	X86_DIRECT_POPCNT,
+	X86_DIRECT_RDTSCP,
 };
 
 enum x86_direct x86_direct_kind(const struct x86_insn *insn);
@@ -139,11 +142,12 @@ struct uhyve_fallback {
 	bool have_layout;
 	uint32_t xstate_offset[64]; /* standard format, from host CPUID 0xD */
 	uint32_t xstate_size[64];
-	uint64_t xstate_align64; /* components aligned to 64 when compacted */
+	uint64_t xstate_align64;   /* components aligned to 64 when compacted */
 	uint64_t xstate_supported; /* user components the host enumerates */
 	bool have_guest_cpuid;
-	uint32_t guest_cpuid_d1_eax; /* guest CPUID.(EAX=0DH,ECX=1):EAX */
-	struct kvm_xsave xsave;      /* scratch copy of the vCPU's state */
+	uint32_t guest_cpuid_d1_eax;	   /* CPUID.(EAX=0DH,ECX=1):EAX */
+	uint32_t guest_cpuid_80000001_edx; /* CPUID.80000001H:EDX */
+	struct kvm_xsave xsave; /* scratch copy of the vCPU's state */
 	struct fallback_unicorn *unicorn;
 };
 
@@ -175,7 +179,7 @@ struct fallback_ctx {
 
 /*
  * Return value of the handlers below besides 0 (done) and negative errno
- * values (failed, with *ctx->error set): ctx->exception holds an exception
+ * values (failed, with *ctx->error set): ctx->exception contains an exception
  * for the guest instead.
  */
 #define FALLBACK_EXCEPTION 1
@@ -200,30 +204,55 @@ int fallback_translate(struct fallback_ctx *ctx, uint64_t gva, bool write,
  */
 int fallback_read(struct fallback_ctx *ctx, uint64_t gva, void *buffer,
 		  uint64_t len);
-int fallback_write(struct fallback_ctx *ctx, uint64_t gva,
-		   const void *buffer, uint64_t len);
+int fallback_write(struct fallback_ctx *ctx, uint64_t gva, const void *buffer,
+		   uint64_t len);
 /* Checks that [gva, gva + len) can be accessed, without copying. */
 int fallback_check(struct fallback_ctx *ctx, uint64_t gva, uint64_t len,
 		   bool write);
 
 /* Returns the guest register with x86 number 0-15 (rax, rcx, ...). */
-uint64_t *fallback_gpr(struct kvm_regs *regs, unsigned number);
+__u64 *fallback_gpr(struct kvm_regs *regs, unsigned number);
 
-/* Computes the effective address of the instruction's memory operand. */
+/* The register values an effective address is computed from. */
+struct x86_address_base {
+	uint64_t (*gpr)(void *opaque, unsigned number); /* rax = 0, rcx = 1 */
+	void *opaque;
+	uint64_t fs_base;
+	uint64_t gs_base;
+};
+
+/*
+ * Computes the linear address of the ModRM memory operand of `insn`, with
+ * `next_rip` the address of the following instruction.
+ */
+uint64_t x86_effective_address(const struct x86_insn *insn, uint64_t next_rip,
+			       const struct x86_address_base *base);
+
+/* Computes the address of the memory operand of ctx->insn at the vCPU's rip. */
 uint64_t fallback_effective_address(const struct fallback_ctx *ctx);
 
-/* Sets an error naming the rip and the instruction bytes; returns `code`. */
+/* Sets an error that names the rip and the instruction bytes, returns `code`.
+ */
 int fallback_fail(struct fallback_ctx *ctx, int code, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
+
+/* Reads the guest's CPUID entries into ctx->fallback once. */
+int fallback_guest_cpuid(struct fallback_ctx *ctx);
+
+/* Completes POPCNT and RDTSCP (fallback_integer.c). */
+int fallback_popcnt(struct fallback_ctx *ctx);
+int fallback_rdtscp(struct fallback_ctx *ctx);
 
 /* Completes XGETBV, XSETBV and the XSAVE family (fallback_xsave.c). */
 int fallback_xcr(struct fallback_ctx *ctx, enum x86_direct kind);
 int fallback_xsave(struct fallback_ctx *ctx, enum x86_direct kind);
 
-/* Reads the vCPU's XSAVE state into ctx->fallback->xsave. */
+/* Reads the vCPU's XSAVE state into ctx->fallback->xsave, or writes it back. */
 int fallback_get_xsave(struct fallback_ctx *ctx);
 int fallback_set_xsave(struct fallback_ctx *ctx);
 int fallback_get_xcr0(struct fallback_ctx *ctx, uint64_t *xcr0);
+/* Writes ctx->regs to the vCPU. */
+int fallback_set_regs(struct fallback_ctx *ctx);
 
 /* Emulates a stretch of guest code with Unicorn (fallback_unicorn.c). */
 int fallback_emulate(struct fallback_ctx *ctx);
