@@ -37,8 +37,9 @@ int uhyve_arch_setup_vcpu(int kvm_fd, int vcpu_fd, uint32_t id,
 uint32_t uhyve_arch_tsc_khz(int vcpu_fd);
 
 /* Returns a newly allocated (g_free) multi-line dump of the vCPU's
- * registers, or a line saying why they could not be read. */
-char *uhyve_arch_dump_registers(int vcpu_fd);
+ * registers and the top of its stack (read through its page tables from
+ * `mem`), or a line saying why the registers could not be read. */
+char *uhyve_arch_dump_registers(int vcpu_fd, const struct guest_mem *mem);
 
 /* Reads the vCPU's cr3 (for guest-virtual buffers). Returns 0 or -errno. */
 int uhyve_arch_get_cr3(int vcpu_fd, uint64_t *cr3);

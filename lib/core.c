@@ -138,20 +138,38 @@ static uint64_t random_u64(void)
 	return value;
 }
 
+/* Returns true for kernels older than Hermit 0.10 (no version note). */
+static bool is_legacy_kernel(const struct uhyve_vm *vm)
+{
+	const uint32_t *version = vm->image.hermit_version;
+
+	return !vm->image.has_hermit_version ||
+	       (version[0] == 0 && version[1] < 10);
+}
+
 /* Returns the end of the boot identity mapping. Kernels from Hermit 0.10
  * on map the rest themselves; older ones expect the whole 1 GiB-aligned
  * region that contains the kernel. */
 static uint64_t identity_map_end(const struct uhyve_vm *vm)
 {
-	const uint32_t *version = vm->image.hermit_version;
 	uint64_t end = vm->layout.kernel_end;
 	uint64_t region_end;
 
-	if (vm->image.has_hermit_version &&
-	    (version[0] > 0 || version[1] >= 10))
+	if (!is_legacy_kernel(vm))
 		return end;
 	region_end = (vm->layout.kernel_addr / GIB + 1) * GIB;
 	return region_end > end ? region_end : end;
+}
+
+/* Returns the start of the boot identity mapping. Older kernels read
+ * through low linear addresses before they set up their own tables: their
+ * application processors log through gs:0 while the GS base is still 0.
+ * With guest memory at 0 that reads zeros; elsewhere the mapping starts
+ * at 0 too, and reads of the low 1 MiB outside guest memory return zeros
+ * (see handle_mmio()), so both placements behave alike. */
+static uint64_t identity_map_start(const struct uhyve_vm *vm)
+{
+	return is_legacy_kernel(vm) ? 0 : vm->mem.start;
 }
 
 static int load_kernel(struct uhyve_vm *vm, const struct kernel_file *file,
@@ -164,7 +182,9 @@ static int load_kernel(struct uhyve_vm *vm, const struct kernel_file *file,
 	if (rc)
 		return rc;
 	if (uhyve_arch_write_gdt(&vm->mem) ||
-	    uhyve_arch_write_page_tables(&vm->mem, identity_map_end(vm)))
+	    uhyve_arch_write_page_tables_range(&vm->mem,
+					       identity_map_start(vm),
+					       identity_map_end(vm)))
 		return set_error(error, -E2BIG,
 				 "the boot page tables do not fit below "
 				 "%#x", HERMIT_PAGE_TABLES_END_OFFSET);

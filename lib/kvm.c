@@ -18,12 +18,12 @@
 #include "uhyve_private.h"
 #include "x86_64/fallback.h"
 
-/* Guest-physical ranges where a kernel looks for an MP table; reads there
- * that fall outside guest memory return zeros. */
-#define MP_PROBE_LOW_START 0x9F000ULL
-#define MP_PROBE_LOW_END 0xA0000ULL
-#define MP_PROBE_BIOS_START 0xF0000ULL
-#define MP_PROBE_BIOS_END 0x100000ULL
+/* The first MiB of guest-physical addresses, where a PC has conventional
+ * memory and its BIOS area. Reads there that fall outside guest memory
+ * return zeros: kernels look for an MP table at 0x9F000–0xA0000 and
+ * 0xF0000–0x100000, and older kernels read low addresses through a GS
+ * base of 0 before they set it. */
+#define LOW_MEMORY_END 0x100000ULL
 
 #define PCI_CONFIG_ADDRESS 0xCF8
 #define PCI_CONFIG_DATA 0xCFC
@@ -242,7 +242,7 @@ static enum exit_action crash(struct uhyve_vcpu *vcpu, const char *format, ...)
 
 static enum exit_action crash(struct uhyve_vcpu *vcpu, const char *format, ...)
 {
-	char *registers = uhyve_arch_dump_registers(vcpu->fd);
+	char *registers = uhyve_arch_dump_registers(vcpu->fd, &vcpu->vm->mem);
 	char *reason;
 	va_list args;
 
@@ -343,10 +343,9 @@ static enum exit_action handle_io(struct uhyve_vcpu *vcpu)
 	return EXIT_CONTINUE;
 }
 
-static bool is_mp_probe(uint64_t address)
+static bool is_low_memory(uint64_t address)
 {
-	return (address >= MP_PROBE_LOW_START && address < MP_PROBE_LOW_END) ||
-	       (address >= MP_PROBE_BIOS_START && address < MP_PROBE_BIOS_END);
+	return address < LOW_MEMORY_END;
 }
 
 static enum exit_action handle_mmio(struct uhyve_vcpu *vcpu)
@@ -363,7 +362,7 @@ static enum exit_action handle_mmio(struct uhyve_vcpu *vcpu)
 		return EXIT_CONTINUE;
 	}
 	count_exit(vcpu, &vcpu->stats.mmio_reads);
-	if (is_mp_probe(address)) {
+	if (is_low_memory(address)) {
 		memset(run->mmio.data, 0, len);
 		return EXIT_CONTINUE;
 	}

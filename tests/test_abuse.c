@@ -20,6 +20,7 @@
 
 #include "uhyve/uhyve.h"
 
+#include "guest_files.h"
 #include "test_common.h"
 
 #define MIB (1ULL << 20)
@@ -35,14 +36,12 @@
 #define FLOOD_SINGLE_BYTES 4096
 #define FLOOD_TRAILER	   "\nflood done\n"
 
-/* The guest-side descriptor table's size (GUEST_FILES_MAX_OPEN). */
-#define GUEST_TABLE_SIZE 1024
 /* Descriptors left free above those open when the limit test starts. */
 #define LOW_FD_HEADROOM 64
 
-/* How long a run may take after its guest called Exit, and when the
- * stdin test unblocks a host stuck in read() so that it fails instead of
- * hanging. */
+/* How long an exit_race run may take, although its guest exits as soon as
+ * vCPU 1 is busy, and when the stdin test unblocks a host stuck in read()
+ * so that the test fails instead of hanging. */
 #define EXIT_DEADLINE_SECONDS 5
 #define UNBLOCK_STDIN_SECONDS 15
 
@@ -63,8 +62,10 @@ struct guest_run {
 	int exit_code;
 	char *output; /* UHYVE_OUTPUT_BUFFER only, NUL-terminated */
 	char *error;
-	long peak_growth_kib; /* peak resident memory during the run */
-	double seconds;	      /* uhyve_vm_run() alone */
+	/* The peak resident memory during the run minus the resident memory
+	 * before uhyve_vm_create(). */
+	long peak_growth_kib;
+	double seconds; /* uhyve_vm_run() alone */
 };
 
 /* Descriptors and threads of this process. */
@@ -87,7 +88,7 @@ static int count_entries(const char *path)
 
 static struct host_state host_state_now(void)
 {
-	/* GDir holds one descriptor while it lists /proc/self/fd. */
+	/* GDir keeps one descriptor open while it lists /proc/self/fd. */
 	struct host_state state = {count_entries("/proc/self/fd") - 1,
 				   count_entries("/proc/self/task")};
 
@@ -381,7 +382,7 @@ START_TEST(descriptor_table_fills_cleanly)
 	char *input = g_build_filename(dir, "input.txt", NULL);
 	char *expected = g_strdup_printf("opened %d\nerror %d\nclose failures "
 					 "0\nreopened 3\n",
-					 GUEST_TABLE_SIZE, -EMFILE);
+					 GUEST_FILES_MAX_OPEN, -EMFILE);
 	struct guest_run run = {.guest = fd_guests[_i],
 				.arg = "/data/input.txt",
 				.output_kind = UHYVE_OUTPUT_BUFFER,
@@ -393,7 +394,7 @@ START_TEST(descriptor_table_fills_cleanly)
 	/* The host limit must not be what stops the guest. */
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &limit), 0);
 	ck_assert_uint_ge(limit.rlim_max,
-			  GUEST_TABLE_SIZE + 2 * LOW_FD_HEADROOM);
+			  GUEST_FILES_MAX_OPEN + 2 * LOW_FD_HEADROOM);
 	limit.rlim_cur = limit.rlim_max;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &limit), 0);
 

@@ -11,6 +11,7 @@
 
 #include "../arch.h"
 #include "../error.h"
+#include "paging.h"
 
 #define GDT_NULL      0x0ULL
 #define GDT_CODE64    0x00AF9B000000FFFFULL
@@ -252,29 +253,58 @@ uint32_t uhyve_arch_tsc_khz(int vcpu_fd)
 	return khz > 0 ? (uint32_t)khz : 0;
 }
 
-char *uhyve_arch_dump_registers(int vcpu_fd)
+/* Appends up to 8 quadwords from the top of the stack; stops at the first
+ * one that does not translate to guest memory. */
+static void append_stack(GString *dump, const struct guest_mem *mem,
+			 uint64_t cr3, uint64_t rsp)
+{
+	g_string_append(dump, "\nstack");
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t gpa;
+		uint64_t remaining;
+		const uint64_t *slot;
+
+		if (uhyve_arch_translate(mem, cr3, rsp + i * 8, &gpa,
+					 &remaining) ||
+		    remaining < 8)
+			break;
+		slot = GUEST_MEM_OBJECT(mem, gpa, uint64_t);
+		if (!slot)
+			break;
+		g_string_append_printf(dump, " %016llx",
+				       (unsigned long long)*slot);
+	}
+}
+
+char *uhyve_arch_dump_registers(int vcpu_fd, const struct guest_mem *mem)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
+	GString *dump;
 
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return g_strdup_printf("(registers unreadable: %s)",
 				       strerror(errno));
-	return g_strdup_printf(
-	    "rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
-	    "rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
-	    "rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
-	    "r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
-	    "r14 %016llx r15 %016llx\n"
-	    "cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
-	    "efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
-	    "gdt %016llx/%04x idt %016llx/%04x",
-	    r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
-	    r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0,
-	    s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector,
-	    s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit, s.idt.base,
-	    s.idt.limit);
+	dump = g_string_new(NULL);
+	g_string_printf(
+		dump,
+		"rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
+		"rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
+		"r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
+		"r14 %016llx r15 %016llx\n"
+		"cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
+		"efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
+		"gdt %016llx/%04x idt %016llx/%04x",
+		r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx,
+		r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
+		r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector,
+		s.ss.selector, s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit,
+		s.idt.base, s.idt.limit);
+	if (mem)
+		append_stack(dump, mem, s.cr3, r.rsp);
+	return g_string_free(dump, FALSE);
 }
 
 int uhyve_arch_get_cr3(int vcpu_fd, uint64_t *cr3)

@@ -89,6 +89,12 @@ static uint64_t *allocate_table(struct table_allocator *alloc, uint64_t *gpa)
 
 int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end)
 {
+	return uhyve_arch_write_page_tables_range(mem, mem->start, map_end);
+}
+
+int uhyve_arch_write_page_tables_range(const struct guest_mem *mem,
+				       uint64_t map_start, uint64_t map_end)
+{
 	const uint64_t flags_table = X86_PTE_PRESENT | X86_PTE_WRITABLE;
 	const uint64_t flags_huge = flags_table | X86_PTE_HUGE;
 	struct table_allocator alloc = {
@@ -100,7 +106,7 @@ int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end)
 	uint64_t *pml4 = allocate_table(&alloc, &pml4_gpa);
 	uint64_t *pdpt = NULL;
 	uint64_t *pd = NULL;
-	uint64_t start = mem->start & ~(PAGE_SIZE_2M - 1);
+	uint64_t start = map_start & ~(PAGE_SIZE_2M - 1);
 
 	if (!pml4)
 		return -E2BIG;

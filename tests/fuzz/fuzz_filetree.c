@@ -4,9 +4,10 @@
  * The input is a sequence of operations, each one byte for the operation,
  * one byte for the path length and that many bytes of path, which is cut at
  * its first NUL. Virtual files get the path bytes as contents. After every
- * operation the target checks what the header promises: a cleaned path
- * has no empty, "." or ".." component; an inserted path resolves to what
- * was inserted; an unlinked path is gone; failures leave the entry empty.
+ * operation the target checks what filetree.h promises. A cleaned path has
+ * no empty, "." or ".." component, and an inserted path resolves to what
+ * was inserted. An unlinked path is gone, and a failure leaves the entry
+ * empty.
  */
 #include <errno.h>
 #include <glib.h>

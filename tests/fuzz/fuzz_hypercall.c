@@ -9,9 +9,9 @@
  *
  * Each input gets a fresh set of guest files: a host directory mapped at
  * /data, a host file mapped at /etc/config.txt and a virtual file at
- * /proc/version, all inside a per-input directory next to a file that no
- * guest path names. After the calls the target checks that this file is
- * unchanged and that the process has exactly as many descriptors as
+ * /proc/version. The host paths lie in a per-input directory, next to a
+ * file that no guest path names. After the calls the target checks that this
+ * file is unchanged and that the process has exactly as many descriptors as
  * before.
  */
 #include <errno.h>
@@ -35,7 +35,8 @@
 #define MEMORY_SIZE (64 * 1024)
 #define CALL_SLOTS  8
 
-/* Bits of call_record.cpu_flags: the fake vCPU fails to read a register. */
+/* Bits of call_record.cpu_flags that make the fake vCPU fail to read a
+ * register. */
 #define FAIL_RDI 0x1
 #define FAIL_CR3 0x2
 

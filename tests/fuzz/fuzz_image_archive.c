@@ -28,7 +28,8 @@ static const struct image_archive_limits limits = {
     .max_entries = 64,
 };
 
-/* Returns `size` bytes of `data` as a gzip stream (g_free) in *out. */
+/* Compresses `size` bytes of `data` into a new gzip stream in *out (g_free)
+ * and returns its length. */
 static size_t gzip(const uint8_t *data, size_t size, uint8_t **out)
 {
 	z_stream stream = {0};

@@ -2,9 +2,9 @@
 """Writes the binary seed corpora of the fuzz targets into tests/fuzz/corpus/.
 
 The ELF loader, file tree, GDB packet, hypercall and image archive inputs
-are built here from their formats (see the comment at the top of each fuzz_NAME.c), so that a change
-of format means changing this script and running it again. The TOML seeds
-are plain text files kept by hand.
+are built here from their formats, which the comment at the top of each
+fuzz_NAME.c describes. A change of format means changing this script and
+running it again. The TOML seeds are plain text files kept by hand.
 """
 import gzip
 import io

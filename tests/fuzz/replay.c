@@ -2,7 +2,7 @@
  * through it as a Check test. */
 /*
  * Usage: replay_NAME DIR...  Every regular file in each DIR (not below it)
- * is one input; a DIR that does not exist is skipped, but at least one
+ * is one input. A DIR that does not exist is skipped, but at least one
  * input must be found. The fuzz target checks its own invariants and aborts
  * when one fails, so each input passes when LLVMFuzzerTestOneInput returns.
  */
@@ -67,7 +67,8 @@ START_TEST(input_replays_cleanly)
 	fflush(stdout);
 	ck_assert_msg(g_file_get_contents(path, &contents, &size, NULL),
 		      "cannot read %s", path);
-	/* An exact-size copy, so AddressSanitizer sees reads past the end. */
+	/* An exact-size copy, so AddressSanitizer detects reads past the end.
+	 */
 	copy = malloc(size ? size : 1);
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, contents, size);

@@ -1,5 +1,5 @@
-/* Test guest that opens one file until the host refuses, then closes every
- * descriptor and opens it once more. */
+/* Test guest that opens one file until the host rejects the open, then
+ * closes every descriptor and opens it once more. */
 /*
  * The first kernel argument is the path. The guest prints:
  *   opened N        descriptors it got before the first failure
