@@ -161,15 +161,17 @@ static uint64_t identity_map_end(const struct uhyve_vm *vm)
 	return region_end > end ? region_end : end;
 }
 
-/* Returns the start of the boot identity mapping. Older kernels read
- * through low linear addresses before they set up their own tables: their
- * application processors log through gs:0 while the GS base is still 0.
- * With guest memory at 0 that reads zeros; elsewhere the mapping starts
- * at 0 too, and reads of the low 1 MiB outside guest memory return zeros
- * (see handle_mmio()), so both placements behave alike. */
-static uint64_t identity_map_start(const struct uhyve_vm *vm)
+/* Writes the boot page tables. Older kernels also get the first 2 MiB of
+ * addresses mapped: their application processors log through gs:0 while
+ * the GS base is still 0, which reads zeros with guest memory at 0. With
+ * memory elsewhere, reads of the low 1 MiB outside guest memory return
+ * zeros (see handle_mmio()), so both placements behave alike. */
+static int write_page_tables(const struct uhyve_vm *vm)
 {
-	return is_legacy_kernel(vm) ? 0 : vm->mem.start;
+	if (is_legacy_kernel(vm))
+		return uhyve_arch_write_page_tables_with_low(
+			&vm->mem, identity_map_end(vm));
+	return uhyve_arch_write_page_tables(&vm->mem, identity_map_end(vm));
 }
 
 static int load_kernel(struct uhyve_vm *vm, const struct kernel_file *file,
@@ -182,9 +184,7 @@ static int load_kernel(struct uhyve_vm *vm, const struct kernel_file *file,
 	if (rc)
 		return rc;
 	if (uhyve_arch_write_gdt(&vm->mem) ||
-	    uhyve_arch_write_page_tables_range(&vm->mem,
-					       identity_map_start(vm),
-					       identity_map_end(vm)))
+	    write_page_tables(vm))
 		return set_error(error, -E2BIG,
 				 "the boot page tables do not fit below "
 				 "%#x", HERMIT_PAGE_TABLES_END_OFFSET);

@@ -34,7 +34,8 @@ results=(build/meson-logs/testlog.json)
 # libFuzzer target for a short, bounded time in build-fuzz. The test guests
 # are compiled by gcc directly (tests/guests/meson.build), so no sanitizer
 # flag reaches them. verify_asan_link_order=0 lets the install test run its
-# uninstrumented program against the instrumented libuhyve.so.
+# uninstrumented program against the instrumented libuhyve.so, and the
+# timeouts are tripled for the slower instrumented code.
 if ((hardening)); then
 	echo "== meson test with AddressSanitizer and UndefinedBehaviorSanitizer"
 	if [ ! -f build-asan/build.ninja ]; then
@@ -44,7 +45,7 @@ if ((hardening)); then
 		ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:verify_asan_link_order=0 \
 			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			meson test -C build-asan --print-errorlogs \
-			--num-processes 2 || status=$?
+			--num-processes 2 --timeout-multiplier 3 || status=$?
 		results+=(build-asan/meson-logs/testlog.json)
 	else
 		echo "the sanitizer build failed"

@@ -87,52 +87,75 @@ static uint64_t *allocate_table(struct table_allocator *alloc, uint64_t *gpa)
 	return table;
 }
 
-int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end)
+/* Returns the table that `entry` points to, allocating it when the entry is
+ * not present yet. */
+static uint64_t *next_table(struct table_allocator *alloc, uint64_t *entry)
 {
-	return uhyve_arch_write_page_tables_range(mem, mem->start, map_end);
+	const uint64_t flags = X86_PTE_PRESENT | X86_PTE_WRITABLE;
+	uint64_t gpa;
+	uint64_t *table;
+
+	if (*entry & X86_PTE_PRESENT)
+		return guest_mem_range(alloc->mem, *entry & X86_PTE_ADDR_MASK,
+				       PAGE_SIZE_4K);
+	table = allocate_table(alloc, &gpa);
+	if (table)
+		*entry = gpa | flags;
+	return table;
 }
 
-int uhyve_arch_write_page_tables_range(const struct guest_mem *mem,
-				       uint64_t map_start, uint64_t map_end)
+/* Identity-maps [start, end) with 2 MiB pages below `pml4`. */
+static int map_range(struct table_allocator *alloc, uint64_t *pml4,
+		     uint64_t start, uint64_t end)
 {
-	const uint64_t flags_table = X86_PTE_PRESENT | X86_PTE_WRITABLE;
-	const uint64_t flags_huge = flags_table | X86_PTE_HUGE;
+	const uint64_t flags_huge =
+		X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_HUGE;
+
+	for (uint64_t addr = start & ~(PAGE_SIZE_2M - 1); addr < end;
+	     addr += PAGE_SIZE_2M) {
+		uint64_t *pdpt = next_table(alloc, &pml4[(addr >> 39) & 0x1ff]);
+		uint64_t *pd;
+
+		if (!pdpt)
+			return -E2BIG;
+		pd = next_table(alloc, &pdpt[(addr >> 30) & 0x1ff]);
+		if (!pd)
+			return -E2BIG;
+		pd[(addr >> 21) & 0x1ff] = addr | flags_huge;
+	}
+	return 0;
+}
+
+static int write_tables(const struct guest_mem *mem, uint64_t low_end,
+			uint64_t map_end)
+{
 	struct table_allocator alloc = {
-	    .mem = mem,
-	    .next = mem->start + HERMIT_PML4_OFFSET,
-	    .end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
+		.mem = mem,
+		.next = mem->start + HERMIT_PML4_OFFSET,
+		.end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
 	};
 	uint64_t pml4_gpa;
 	uint64_t *pml4 = allocate_table(&alloc, &pml4_gpa);
-	uint64_t *pdpt = NULL;
-	uint64_t *pd = NULL;
-	uint64_t start = map_start & ~(PAGE_SIZE_2M - 1);
+	int rc = 0;
 
 	if (!pml4)
 		return -E2BIG;
-	pml4[511] = pml4_gpa | flags_table;
+	pml4[511] = pml4_gpa | X86_PTE_PRESENT | X86_PTE_WRITABLE;
 
-	for (uint64_t addr = start; addr < map_end; addr += PAGE_SIZE_2M) {
-		unsigned pml4_index = (addr >> 39) & 0x1ff;
-		unsigned pdpt_index = (addr >> 30) & 0x1ff;
-		unsigned pd_index = (addr >> 21) & 0x1ff;
-		uint64_t gpa;
+	if (low_end > 0 && low_end < mem->start)
+		rc = map_range(&alloc, pml4, 0, low_end);
+	if (rc == 0)
+		rc = map_range(&alloc, pml4, mem->start, map_end);
+	return rc;
+}
 
-		if (!pdpt || (pdpt_index == 0 && pd_index == 0)) {
-			if (!(pml4[pml4_index] & X86_PTE_PRESENT)) {
-				pdpt = allocate_table(&alloc, &gpa);
-				if (!pdpt)
-					return -E2BIG;
-				pml4[pml4_index] = gpa | flags_table;
-			}
-		}
-		if (!pd || pd_index == 0) {
-			pd = allocate_table(&alloc, &gpa);
-			if (!pd)
-				return -E2BIG;
-			pdpt[pdpt_index] = gpa | flags_table;
-		}
-		pd[pd_index] = addr | flags_huge;
-	}
-	return 0;
+int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end)
+{
+	return write_tables(mem, 0, map_end);
+}
+
+int uhyve_arch_write_page_tables_with_low(const struct guest_mem *mem,
+					  uint64_t map_end)
+{
+	return write_tables(mem, PAGE_SIZE_2M, map_end);
 }

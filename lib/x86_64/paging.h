@@ -31,9 +31,10 @@ int uhyve_arch_translate(const struct guest_mem *mem, uint64_t cr3,
  */
 int uhyve_arch_write_page_tables(const struct guest_mem *mem, uint64_t map_end);
 
-/* Like uhyve_arch_write_page_tables(), but maps [map_start, map_end), which
- * may begin below guest memory: accesses there reach the host as MMIO. */
-int uhyve_arch_write_page_tables_range(const struct guest_mem *mem,
-				       uint64_t map_start, uint64_t map_end);
+/* Like uhyve_arch_write_page_tables(), but also identity-maps the first
+ * 2 MiB of addresses when guest memory starts above them: accesses there
+ * reach the host as MMIO. */
+int uhyve_arch_write_page_tables_with_low(const struct guest_mem *mem,
+					  uint64_t map_end);
 
 #endif /* UHYVE_X86_64_PAGING_H */
