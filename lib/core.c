@@ -1,4 +1,5 @@
-/* The VM life cycle behind the public API: create, mount, run, stop, destroy. */
+/* The VM life cycle behind the public API: create, mount, run, stop, destroy.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -93,8 +94,7 @@ struct kernel_file {
 	size_t size;
 };
 
-static int map_kernel(const char *path, struct kernel_file *file,
-		      char **error)
+static int map_kernel(const char *path, struct kernel_file *file, char **error)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -114,13 +114,14 @@ static int map_kernel(const char *path, struct kernel_file *file,
 		if (code == EISDIR)
 			return set_error(error, -EISDIR,
 					 "kernel path %s is a directory, not a "
-					 "kernel file", path);
+					 "kernel file",
+					 path);
 		return set_error(error, -ENOEXEC, "kernel file %s is empty",
 				 path);
 	}
 	file->size = (size_t)st.st_size;
-	file->data = mmap(NULL, file->size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-			  fd, 0);
+	file->data =
+	    mmap(NULL, file->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	code = errno;
 	close(fd);
 	if (file->data == MAP_FAILED)
@@ -170,24 +171,24 @@ static int write_page_tables(const struct uhyve_vm *vm)
 {
 	if (is_legacy_kernel(vm))
 		return uhyve_arch_write_page_tables_with_low(
-			&vm->mem, identity_map_end(vm));
+		    &vm->mem, identity_map_end(vm));
 	return uhyve_arch_write_page_tables(&vm->mem, identity_map_end(vm));
 }
 
 static int load_kernel(struct uhyve_vm *vm, const struct kernel_file *file,
 		       char **error)
 {
-	int rc = elf_loader_load(file->data, file->size, vm->kernel_path,
-				 &vm->image, &vm->mem, vm->layout.kernel_addr,
-				 error);
+	int rc =
+	    elf_loader_load(file->data, file->size, vm->kernel_path, &vm->image,
+			    &vm->mem, vm->layout.kernel_addr, error);
 
 	if (rc)
 		return rc;
-	if (uhyve_arch_write_gdt(&vm->mem) ||
-	    write_page_tables(vm))
+	if (uhyve_arch_write_gdt(&vm->mem) || write_page_tables(vm))
 		return set_error(error, -E2BIG,
 				 "the boot page tables do not fit below "
-				 "%#x", HERMIT_PAGE_TABLES_END_OFFSET);
+				 "%#x",
+				 HERMIT_PAGE_TABLES_END_OFFSET);
 	return 0;
 }
 
@@ -195,8 +196,8 @@ static int prepare_arguments(struct uhyve_vm *vm, char **error)
 {
 	struct uhyve_config *config = vm->config;
 
-	vm->bootargs = bootargs_build(config->kernel_args, config->env,
-				      config->app_args);
+	vm->bootargs =
+	    bootargs_build(config->kernel_args, config->env, config->app_args);
 	return v1_command_line_build(vm->kernel_path, config->kernel_args,
 				     config->app_args, config->env,
 				     &vm->command_line, error);
@@ -268,8 +269,8 @@ static int create_machine(struct uhyve_vm *vm, char **error)
 			goto out;
 	}
 
-	rc = elf_loader_parse(file.data, file.size, vm->kernel_path,
-			      &vm->image, error);
+	rc = elf_loader_parse(file.data, file.size, vm->kernel_path, &vm->image,
+			      error);
 	if (rc)
 		goto out;
 
@@ -325,8 +326,8 @@ int uhyve_vm_create(const struct uhyve_config *config, const char *kernel_path,
 	if (rc)
 		goto out;
 
-	rc = output_open(&vm->output, config->output_kind,
-			 config->output_path, error);
+	rc = output_open(&vm->output, config->output_kind, config->output_path,
+			 error);
 	if (rc == 0)
 		rc = create_machine(vm, error);
 	if (rc) {
@@ -359,12 +360,12 @@ static int write_boot_data(struct uhyve_vm *vm, char **error)
 {
 	char **mounts = filetree_list_mount_points(vm->files.tree);
 	struct boot_params params = {
-		.image = &vm->image,
-		.layout = &vm->layout,
-		.cpu_count = vm->vcpu_count,
-		.tsc_khz = vm->tsc_khz,
-		.bootargs = vm->bootargs,
-		.mounts = (const char *const *)mounts,
+	    .image = &vm->image,
+	    .layout = &vm->layout,
+	    .cpu_count = vm->vcpu_count,
+	    .tsc_khz = vm->tsc_khz,
+	    .bootargs = vm->bootargs,
+	    .mounts = (const char *const *)mounts,
 	};
 	int rc = 0;
 
@@ -384,13 +385,12 @@ static int prepare_isolation(struct uhyve_vm *vm, char **error)
 {
 	const struct uhyve_config *config = vm->config;
 	const char *output = config->output_kind == UHYVE_OUTPUT_FILE
-				     ? config->output_path
-				     : NULL;
+				 ? config->output_path
+				 : NULL;
 	char *message = NULL;
 	int abi = guest_files_landlock_abi(config->isolation, &message);
 
-	if (abi == -EOPNOTSUPP &&
-	    config->isolation == UHYVE_ISOLATION_NORMAL) {
+	if (abi == -EOPNOTSUPP && config->isolation == UHYVE_ISOLATION_NORMAL) {
 		vm_log(vm, UHYVE_LOG_WARNING, "%s; the VM runs without it",
 		       message);
 		abi = 0;
@@ -414,8 +414,7 @@ static int run_result(struct uhyve_vm *vm, int *exit_code, char **error)
 	case RUN_END_STOP:
 		return set_error(error, -ECANCELED, "the run was stopped");
 	case RUN_END_CRASH:
-		if (vm->crashed_vcpu >= 0 &&
-		    vm->vcpus[vm->crashed_vcpu].error)
+		if (vm->crashed_vcpu >= 0 && vm->vcpus[vm->crashed_vcpu].error)
 			return set_error(error, -EFAULT, "%s",
 					 vm->vcpus[vm->crashed_vcpu].error);
 		return set_error(error, -EFAULT, "the guest crashed");

@@ -26,7 +26,7 @@
 #define LOW_MEMORY_END 0x100000ULL
 
 #define PCI_CONFIG_ADDRESS 0xCF8
-#define PCI_CONFIG_DATA 0xCFC
+#define PCI_CONFIG_DATA	   0xCFC
 
 /* What a handled exit means for the vCPU's loop. */
 enum exit_action {
@@ -66,10 +66,11 @@ int kvm_open(struct uhyve_vm *vm, char **error)
 		int code = errno;
 
 		if (code == ENOENT)
-			return set_error(error, -ENODEV,
-					 "/dev/kvm does not exist: load the kvm "
-					 "module and enable virtualisation in "
-					 "the firmware");
+			return set_error(
+			    error, -ENODEV,
+			    "/dev/kvm does not exist: load the kvm "
+			    "module and enable virtualisation in "
+			    "the firmware");
 		if (code == EACCES || code == EPERM)
 			return set_error(error, -EPERM,
 					 "permission denied on /dev/kvm: add "
@@ -84,8 +85,8 @@ int kvm_open(struct uhyve_vm *vm, char **error)
 
 	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_vcpus <= 0)
-		max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-				  KVM_CAP_NR_VCPUS);
+		max_vcpus =
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max_vcpus > 0 && vm->config->cpu_count > (uint32_t)max_vcpus)
 		return set_error(error, -EINVAL,
 				 "vCPU count %u is above what KVM allows (%d)",
@@ -99,10 +100,11 @@ static int allocate_memory(struct uhyve_vm *vm, char **error)
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (host == MAP_FAILED)
-		return set_error(error, -ENOMEM,
-				 "cannot allocate %llu MiB of guest memory: %s",
-				 (unsigned long long)(vm->layout.memory_size >>
-						      20), strerror(errno));
+		return set_error(
+		    error, -ENOMEM,
+		    "cannot allocate %llu MiB of guest memory: %s",
+		    (unsigned long long)(vm->layout.memory_size >> 20),
+		    strerror(errno));
 	vm->mem.host = host;
 	vm->mem.start = vm->layout.memory_start;
 	vm->mem.size = vm->layout.memory_size;
@@ -119,17 +121,18 @@ static int allocate_memory(struct uhyve_vm *vm, char **error)
 static int create_vm(struct uhyve_vm *vm, char **error)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = vm->mem.start,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
+	    .slot = 0,
+	    .guest_phys_addr = vm->mem.start,
+	    .memory_size = vm->mem.size,
+	    .userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
 	};
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0 && errno == EBUSY)
-		return set_error(error, -EBUSY,
-				 "KVM is busy: another hypervisor is using the "
-				 "virtualisation extensions; stop it and retry");
+		return set_error(
+		    error, -EBUSY,
+		    "KVM is busy: another hypervisor is using the "
+		    "virtualisation extensions; stop it and retry");
 	if (vm->vm_fd < 0)
 		return set_error(error, -errno, "KVM_CREATE_VM failed: %s",
 				 strerror(errno));
@@ -144,8 +147,8 @@ static int create_vm(struct uhyve_vm *vm, char **error)
  * disable. A refusal only costs performance, so it is logged. */
 static void disable_idle_exits(struct uhyve_vm *vm)
 {
-	int offered = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-			    KVM_CAP_X86_DISABLE_EXITS);
+	int offered =
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_DISABLE_EXITS};
 
 	if (offered <= 0) {
@@ -154,13 +157,14 @@ static void disable_idle_exits(struct uhyve_vm *vm)
 		       "effect");
 		return;
 	}
-	cap.args[0] = (unsigned)offered &
-		      (KVM_X86_DISABLE_EXITS_HLT | KVM_X86_DISABLE_EXITS_PAUSE |
-		       KVM_X86_DISABLE_EXITS_MWAIT |
-		       KVM_X86_DISABLE_EXITS_CSTATE);
+	cap.args[0] =
+	    (unsigned)offered &
+	    (KVM_X86_DISABLE_EXITS_HLT | KVM_X86_DISABLE_EXITS_PAUSE |
+	     KVM_X86_DISABLE_EXITS_MWAIT | KVM_X86_DISABLE_EXITS_CSTATE);
 	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
 		vm_log(vm, UHYVE_LOG_WARNING,
-		       "KVM refused to disable idle exits: %s", strerror(errno));
+		       "KVM refused to disable idle exits: %s",
+		       strerror(errno));
 }
 
 static int create_vcpu(struct uhyve_vm *vm, struct uhyve_vcpu *vcpu,
@@ -173,13 +177,14 @@ static int create_vcpu(struct uhyve_vm *vm, struct uhyve_vcpu *vcpu,
 		return set_error(error, -errno,
 				 "KVM_CREATE_VCPU for vCPU %u failed: %s", id,
 				 strerror(errno));
-	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vcpu->fd, 0);
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		vcpu->run = NULL;
 		return set_error(error, -errno,
 				 "mapping the kvm_run area of vCPU %u failed: "
-				 "%s", id, strerror(errno));
+				 "%s",
+				 id, strerror(errno));
 	}
 	return 0;
 }
@@ -219,11 +224,11 @@ int kvm_create_machine(struct uhyve_vm *vm, char **error)
 int kvm_setup_vcpus(struct uhyve_vm *vm, char **error)
 {
 	struct arch_entry_state state = {
-		.memory_start = vm->layout.memory_start,
-		.entry = vm->image.entry +
-			 (vm->image.relocatable ? vm->layout.kernel_addr : 0),
-		.stack = vm->layout.kernel_addr - HERMIT_BOOT_STACK_GAP,
-		.boot_info = vm->layout.memory_start + HERMIT_BOOT_INFO_OFFSET,
+	    .memory_start = vm->layout.memory_start,
+	    .entry = vm->image.entry +
+		     (vm->image.relocatable ? vm->layout.kernel_addr : 0),
+	    .stack = vm->layout.kernel_addr - HERMIT_BOOT_STACK_GAP,
+	    .boot_info = vm->layout.memory_start + HERMIT_BOOT_INFO_OFFSET,
 	};
 	int rc;
 
@@ -238,7 +243,7 @@ int kvm_setup_vcpus(struct uhyve_vm *vm, char **error)
 
 /* Ends the run because of this vCPU, with its registers in the message. */
 static enum exit_action crash(struct uhyve_vcpu *vcpu, const char *format, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static enum exit_action crash(struct uhyve_vcpu *vcpu, const char *format, ...)
 {
@@ -306,8 +311,8 @@ static enum exit_action handle_port_write(struct uhyve_vcpu *vcpu,
 	int exit_code = 0;
 
 	memcpy(&value, data, size < sizeof(value) ? size : sizeof(value));
-	result = hypercall_dispatch(vcpu->vm, &cpu, port, value, &id,
-				    &exit_code);
+	result =
+	    hypercall_dispatch(vcpu->vm, &cpu, port, value, &id, &exit_code);
 	if (result == HYPERCALL_NOT_HYPERCALL) {
 		count_exit(vcpu, &vcpu->stats.io_writes);
 		if (port != PCI_CONFIG_ADDRESS)
@@ -353,8 +358,8 @@ static enum exit_action handle_mmio(struct uhyve_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint64_t address = run->mmio.phys_addr;
 	size_t len = run->mmio.len < sizeof(run->mmio.data)
-			     ? run->mmio.len
-			     : sizeof(run->mmio.data);
+			 ? run->mmio.len
+			 : sizeof(run->mmio.data);
 
 	if (run->mmio.is_write) {
 		count_exit(vcpu, &vcpu->stats.mmio_writes);
@@ -384,11 +389,11 @@ static enum exit_action handle_internal_error(struct uhyve_vcpu *vcpu)
 		return EXIT_CONTINUE;
 
 	if (!vcpu->fallback && uhyve_fallback_new(&vcpu->fallback))
-		return crash(vcpu, "out of memory for the instruction fallback");
-	rc = uhyve_fallback_complete(vcpu->fallback, vcpu->fd, run,
-				     &vcpu->vm->mem,
-				     &vcpu->stats.instruction_fallbacks,
-				     &message);
+		return crash(vcpu,
+			     "out of memory for the instruction fallback");
+	rc = uhyve_fallback_complete(
+	    vcpu->fallback, vcpu->fd, run, &vcpu->vm->mem,
+	    &vcpu->stats.instruction_fallbacks, &message);
 	if (rc == 0) {
 		gdb_stub_vcpu_instruction_completed(vcpu);
 		return EXIT_CONTINUE;
@@ -419,10 +424,11 @@ static enum exit_action handle_exit(struct uhyve_vcpu *vcpu)
 	case KVM_EXIT_INTERNAL_ERROR:
 		return handle_internal_error(vcpu);
 	case KVM_EXIT_FAIL_ENTRY:
-		return crash(vcpu, "KVM could not enter the guest (hardware "
-				   "reason %#llx)",
-			     (unsigned long long)run->fail_entry
-				     .hardware_entry_failure_reason);
+		return crash(vcpu,
+			     "KVM could not enter the guest (hardware "
+			     "reason %#llx)",
+			     (unsigned long long)
+				 run->fail_entry.hardware_entry_failure_reason);
 	case KVM_EXIT_DEBUG:
 		count_exit(vcpu, &vcpu->stats.debug);
 		if (gdb_stub_vcpu_debug_exit(vcpu))

@@ -1,4 +1,5 @@
-/* Internal state of configurations, VMs and vCPUs, shared by the core's units. */
+/* Internal state of configurations, VMs and vCPUs, shared by the core's units.
+ */
 #ifndef UHYVE_PRIVATE_H
 #define UHYVE_PRIVATE_H
 
@@ -25,8 +26,8 @@ struct uhyve_config {
 	uint64_t memory_size;
 	uint32_t cpu_count;
 	GPtrArray *kernel_args; /* char * */
-	GPtrArray *app_args;    /* char * */
-	GPtrArray *env;         /* char * "KEY=VALUE", keys unique */
+	GPtrArray *app_args;	/* char * */
+	GPtrArray *env;		/* char * "KEY=VALUE", keys unique */
 	bool aslr;
 	enum uhyve_output_kind output_kind;
 	char *output_path;
@@ -61,9 +62,9 @@ struct uhyve_vcpu {
 /* Why a run ended; the first reason recorded wins. */
 enum run_end {
 	RUN_END_NONE = 0,
-	RUN_END_EXIT,   /* the guest's Exit hypercall */
-	RUN_END_STOP,   /* uhyve_vm_stop() */
-	RUN_END_CRASH,  /* a vCPU failed; its error says why */
+	RUN_END_EXIT,  /* the guest's Exit hypercall */
+	RUN_END_STOP,  /* uhyve_vm_stop() */
+	RUN_END_CRASH, /* a vCPU failed; its error says why */
 };
 
 struct uhyve_vm {
@@ -85,12 +86,12 @@ struct uhyve_vm {
 	struct output output;
 	struct guest_files files;
 
-	atomic_int run_end;   /* enum run_end */
-	int exit_code;        /* valid with RUN_END_EXIT */
-	int crashed_vcpu;     /* valid with RUN_END_CRASH */
-	atomic_bool running;  /* vCPU threads exist */
+	atomic_int run_end;  /* enum run_end */
+	int exit_code;	     /* valid with RUN_END_EXIT */
+	int crashed_vcpu;    /* valid with RUN_END_CRASH */
+	atomic_bool running; /* vCPU threads exist */
 	bool has_run;
-	pthread_mutex_t lock; /* guards run_end's companions */
+	pthread_mutex_t lock;	  /* guards run_end's companions */
 	GHashTable *logged_ports; /* ports and addresses already warned about */
 	atomic_uint guest_warnings; /* warnings about bad guest parameters */
 	/* The GDB stub during a run with a GDB port, else NULL. It is set and
@@ -108,7 +109,7 @@ bool vm_end_run(struct uhyve_vm *vm, enum run_end reason, int exit_code,
 #define vm_log(vm, level, ...)                                                 \
 	do {                                                                   \
 		if ((vm)->config->log_level >= (level))                        \
-			log_message((level), G_STRLOC, __VA_ARGS__);          \
+			log_message((level), G_STRLOC, __VA_ARGS__);           \
 	} while (0)
 
 /* How many warnings about bad guest parameters a VM logs before it goes

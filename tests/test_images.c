@@ -1,4 +1,5 @@
-/* End-to-end tests with the real Hermit images: greeting once, exit status 0. */
+/* End-to-end tests with the real Hermit images: greeting once, exit status 0.
+ */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,8 @@ static const struct {
 	const char *greeting;
 	const char *small_memory;
 } images[] = {
-	{"x86_64/hello_world", "Hello, world!\n", "32MiB"},
-	{"x86_64/hello_c", "Hello World!!!\n", "56MiB"},
+    {"x86_64/hello_world", "Hello, world!\n", "32MiB"},
+    {"x86_64/hello_c", "Hello World!!!\n", "56MiB"},
 };
 
 /* The configurations every image must run in. */
@@ -29,12 +30,9 @@ static const struct {
 	bool aslr;
 	uint64_t memory;
 } configs[] = {
-	{"defaults", 1, true, 64ULL << 20},
-	{"two vCPUs", 2, true, 64ULL << 20},
-	{"four vCPUs", 4, true, 64ULL << 20},
-	{"no ASLR", 1, false, 64ULL << 20},
-	{"small memory", 1, true, 0},
-	{"1 GiB", 1, true, 1ULL << 30},
+    {"defaults", 1, true, 64ULL << 20},	  {"two vCPUs", 2, true, 64ULL << 20},
+    {"four vCPUs", 4, true, 64ULL << 20}, {"no ASLR", 1, false, 64ULL << 20},
+    {"small memory", 1, true, 0},	  {"1 GiB", 1, true, 1ULL << 30},
 };
 
 static int count_occurrences(const char *text, const char *needle)
@@ -112,12 +110,12 @@ static int launch(const char *const *args, char **out)
 START_TEST(image_runs_through_launcher)
 {
 	static const char *const variants[][5] = {
-		{NULL},
-		{"-c", "2", NULL},
-		{"-c", "4", NULL},
-		{"--no-aslr", NULL},
-		{"-m", "SMALL", NULL},
-		{"-m", "1GiB", NULL},
+	    {NULL},
+	    {"-c", "2", NULL},
+	    {"-c", "4", NULL},
+	    {"--no-aslr", NULL},
+	    {"-m", "SMALL", NULL},
+	    {"-m", "1GiB", NULL},
 	};
 	size_t image = (size_t)_i / G_N_ELEMENTS(variants);
 	size_t variant = (size_t)_i % G_N_ELEMENTS(variants);
@@ -130,8 +128,8 @@ START_TEST(image_runs_through_launcher)
 	for (size_t i = 0; variants[variant][i]; i++) {
 		const char *arg = variants[variant][i];
 
-		args[n++] = strcmp(arg, "SMALL") ? arg
-						 : images[image].small_memory;
+		args[n++] =
+		    strcmp(arg, "SMALL") ? arg : images[image].small_memory;
 	}
 	args[n++] = path;
 	ck_assert_int_eq(launch(args, &out), 0);
@@ -183,8 +181,9 @@ int main(void)
 	g_free(probe);
 	if (!uhyve_feature_supported(UHYVE_FEATURE_INSTRUCTION_FALLBACK) &&
 	    access("/sys/module/kvm_pvm", F_OK) == 0) {
-		printf("SKIP: this host's KVM cannot run Hermit kernels without "
-		       "the instruction fallback, and this build lacks it\n");
+		printf(
+		    "SKIP: this host's KVM cannot run Hermit kernels without "
+		    "the instruction fallback, and this build lacks it\n");
 		return TEST_SKIP_STATUS;
 	}
 	runner = srunner_create(images_suite());

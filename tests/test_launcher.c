@@ -883,10 +883,9 @@ START_TEST(sigint_stops_spinning_guest)
 	char buffer[256] = {0};
 	GPid pid;
 
-	ck_assert(g_spawn_async_with_pipes(NULL, argv, NULL,
-					   G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-					   NULL, &pid, NULL, NULL, &err_fd,
-					   &error));
+	ck_assert(g_spawn_async_with_pipes(
+	    NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+	    NULL, &err_fd, &error));
 	/* Give the guest time to start spinning inside KVM_RUN. */
 	g_usleep(500 * 1000);
 	kill(pid, SIGINT);

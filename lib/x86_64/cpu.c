@@ -288,20 +288,20 @@ char *uhyve_arch_dump_registers(int vcpu_fd, const struct guest_mem *mem)
 				       strerror(errno));
 	dump = g_string_new(NULL);
 	g_string_printf(
-		dump,
-		"rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
-		"rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
-		"rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
-		"r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
-		"r14 %016llx r15 %016llx\n"
-		"cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
-		"efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
-		"gdt %016llx/%04x idt %016llx/%04x",
-		r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx,
-		r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
-		r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector,
-		s.ss.selector, s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit,
-		s.idt.base, s.idt.limit);
+	    dump,
+	    "rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
+	    "rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+	    "rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
+	    "r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
+	    "r14 %016llx r15 %016llx\n"
+	    "cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
+	    "efer %016llx cs %04x ss %04x fs.base %016llx gs.base %016llx\n"
+	    "gdt %016llx/%04x idt %016llx/%04x",
+	    r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
+	    r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0,
+	    s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector,
+	    s.fs.base, s.gs.base, s.gdt.base, s.gdt.limit, s.idt.base,
+	    s.idt.limit);
 	if (mem)
 		append_stack(dump, mem, s.cr3, r.rsp);
 	return g_string_free(dump, FALSE);

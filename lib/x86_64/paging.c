@@ -109,7 +109,7 @@ static int map_range(struct table_allocator *alloc, uint64_t *pml4,
 		     uint64_t start, uint64_t end)
 {
 	const uint64_t flags_huge =
-		X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_HUGE;
+	    X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_HUGE;
 
 	for (uint64_t addr = start & ~(PAGE_SIZE_2M - 1); addr < end;
 	     addr += PAGE_SIZE_2M) {
@@ -130,9 +130,9 @@ static int write_tables(const struct guest_mem *mem, uint64_t low_end,
 			uint64_t map_end)
 {
 	struct table_allocator alloc = {
-		.mem = mem,
-		.next = mem->start + HERMIT_PML4_OFFSET,
-		.end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
+	    .mem = mem,
+	    .next = mem->start + HERMIT_PML4_OFFSET,
+	    .end = mem->start + HERMIT_PAGE_TABLES_END_OFFSET,
 	};
 	uint64_t pml4_gpa;
 	uint64_t *pml4 = allocate_table(&alloc, &pml4_gpa);
