@@ -247,12 +247,6 @@ static void change_breakpoint(struct gdb_stub *stub, bool insert,
 		gdb_send_error(stub, EINVAL);
 		return;
 	}
-	if (stub->watch_by_stepping &&
-	    (type == GDB_WATCH_READ || type == GDB_WATCH_ACCESS)) {
-		/* Single steps can compare values but cannot see reads. */
-		gdb_send_text(stub, "");
-		return;
-	}
 	if (type == GDB_BREAK_SOFTWARE) {
 		rc = insert ? gdb_sw_breakpoint_insert(stub, stub->general_vcpu,
 						       address)

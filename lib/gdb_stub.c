@@ -450,13 +450,13 @@ static void probe_data_breakpoints(struct gdb_stub *stub)
 
 	if (rc)
 		vm_log(stub->vm, UHYVE_LOG_WARNING,
-		       "probing KVM for data breakpoints failed (%s); write "
+		       "probing KVM for data breakpoints failed (%s); "
 		       "watchpoints single-step the guest",
 		       strerror(-rc));
 	else if (!reported)
 		vm_log(stub->vm, UHYVE_LOG_INFO,
-		       "KVM does not report data breakpoints; write "
-		       "watchpoints single-step the guest");
+		       "KVM does not report data breakpoints; watchpoints "
+		       "single-step the guest");
 	stub->watch_by_stepping = !reported;
 }
 

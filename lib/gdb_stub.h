@@ -45,6 +45,13 @@ bool gdb_stub_vcpu_debug_exit(struct uhyve_vcpu *vcpu);
  */
 bool gdb_stub_vcpu_breakpoint_hit(struct uhyve_vcpu *vcpu);
 
+/* Called before the instruction fallback runs for the vCPU. Limits the
+ * fallback to one instruction per call while the vCPU single-steps or the
+ * debugger has hardware breakpoints or watchpoints set, since a longer
+ * batch would run past them, and restores the default batch otherwise,
+ * for example after a detach. */
+void gdb_stub_vcpu_limit_fallback(struct uhyve_vcpu *vcpu);
+
 /* Called after the instruction fallback completed an instruction. KVM's
  * single-step does not see that instruction, so a stepping vCPU's step ends
  * here. */

@@ -56,9 +56,13 @@ struct gdb_vcpu {
 	bool parked;   /* waiting in gdb_stub_vcpu_interrupted() */
 	bool released; /* may run until the next stop */
 	bool stepping; /* released with single-stepping */
-	/* Released to run, single-stepping only to check write watchpoints
-	 * (see gdb_stub.watch_by_stepping). */
+	/* Released to run, single-stepping only to check watchpoints (see
+	 * gdb_stub.watch_by_stepping). */
 	bool watch_stepping;
+	/* With watch_by_stepping: the read or access watchpoint that the
+	 * instruction about to be stepped touches, decoded before the step
+	 * and reported after it (GDB_STOP_NONE for none). */
+	struct gdb_stop access_hit;
 	/* A watchpoint hit that came while another stop was in progress,
 	 * reported when this vCPU is resumed. */
 	struct gdb_stop pending;
@@ -71,9 +75,11 @@ struct gdb_sw_breakpoint {
 	uint8_t original; /* the byte the int3 replaced */
 };
 
-/* The value of a write watchpoint's block when the guest was resumed. */
+/* The value of a write or access watchpoint's block when the guest was
+ * resumed. */
 struct gdb_watch_copy {
 	bool used;
+	enum gdb_break_type type;
 	uint64_t address; /* guest-virtual, as in the slot */
 	unsigned len;
 	const uint8_t *host;
@@ -95,9 +101,9 @@ struct gdb_stub {
 	int wake_fd;	   /* eventfd: vCPU events and the end of the run */
 	unsigned blockirq; /* KVM_GUESTDBG_BLOCKIRQ when KVM offers it */
 	/* KVM does not stop the guest at data breakpoints. Running vCPUs
-	 * then single-step while write watchpoints are set, and each step
-	 * compares the watched bytes. Read and access watchpoints are not
-	 * supported. */
+	 * then single-step while watchpoints are set. Each step compares the
+	 * bytes under write and access watchpoints, and the instruction
+	 * decoded before it is checked against read and access watchpoints. */
 	bool watch_by_stepping;
 
 	/* Set while a debugger controls the vCPUs. The vCPU hooks do nothing

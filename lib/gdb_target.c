@@ -8,11 +8,14 @@
 #include "gdb_stub_internal.h"
 #include "kvm.h"
 #include "uhyve_private.h"
+#include "x86_64/fallback.h"
 #include "x86_64/paging.h"
 
 #define INT3	     0xcc
 #define CR0_PG	     (1ULL << 31)
 #define PAGE_SIZE_4K 0x1000ULL
+/* The maximum length of an x86 instruction in bytes. */
+#define MAX_INSTRUCTION_LENGTH 15
 
 void gdb_wake(struct gdb_stub *stub)
 {
@@ -237,27 +240,41 @@ static bool watched_value_changed(struct gdb_stub *stub, struct gdb_stop *stop)
 			continue;
 		memcpy(copy->value, copy->host, copy->len);
 		stop->kind = GDB_STOP_WATCH;
-		stop->watch_type = GDB_WATCH_WRITE;
+		stop->watch_type = copy->type;
 		stop->watch_address = copy->address;
 		return true;
 	}
 	return false;
 }
 
-/* Classifies the end of a single step. A changed watched value comes
- * first, then a step the debugger requested. A step made only to check
- * watchpoints goes on without a stop (GDB_STOP_NONE). */
-static void classify_step(struct gdb_stub *stub, const struct gdb_vcpu *state,
+static void predict_access(struct gdb_stub *stub, struct uhyve_vcpu *vcpu);
+
+/* Classifies the end of a single step, with the lock held. A changed
+ * watched value comes first, then a read or access watchpoint that the
+ * stepped instruction touched, then a step the debugger requested. A step
+ * made only to check watchpoints goes on without a stop (GDB_STOP_NONE),
+ * after the next instruction was checked. */
+static void classify_step(struct gdb_stub *stub, struct uhyve_vcpu *vcpu,
 			  struct gdb_stop *stop)
 {
+	struct gdb_vcpu *state = &stub->vcpus[vcpu->id];
+	struct gdb_stop access_hit = state->access_hit;
+
+	state->access_hit.kind = GDB_STOP_NONE;
 	if (watched_value_changed(stub, stop))
 		return;
-	if (state->stepping)
+	if (access_hit.kind == GDB_STOP_WATCH) {
+		*stop = access_hit;
+		return;
+	}
+	if (state->stepping) {
 		stop->kind = GDB_STOP_STEP;
-	else if (state->watch_stepping)
+	} else if (state->watch_stepping) {
 		stop->kind = GDB_STOP_NONE;
-	else
+		predict_access(stub, vcpu);
+	} else {
 		stop->kind = GDB_STOP_TRAP;
+	}
 }
 
 /* Classifies a debug exit, with the lock held. */
@@ -289,7 +306,7 @@ static void classify_debug_exit(struct gdb_stub *stub, struct uhyve_vcpu *vcpu,
 		/* A #DB without a DR6 cause bit counts as the step when the
 		 * vCPU was stepping. */
 		if (state->stepping || state->watch_stepping)
-			classify_step(stub, state, stop);
+			classify_step(stub, vcpu, stop);
 		else
 			stop->kind = GDB_STOP_TRAP;
 		break;
@@ -322,15 +339,28 @@ void gdb_stub_vcpu_instruction_completed(struct uhyve_vcpu *vcpu)
 	state = &stub->vcpus[vcpu->id];
 	pthread_mutex_lock(&stub->lock);
 	if (state->stepping || state->watch_stepping) {
-		classify_step(stub, state, &stop);
+		classify_step(stub, vcpu, &stop);
 		if (stop.kind != GDB_STOP_NONE)
 			record_stop_locked(stub, vcpu, &stop);
 	}
 	pthread_mutex_unlock(&stub->lock);
 }
 
-/* Copies the blocks under write watchpoints for watch_by_stepping, reading
- * through the address space of `vcpu`. Returns true when any is watched. */
+/* Returns true when a read or access watchpoint is set. */
+static bool access_watch_set(const struct gdb_x86_debug_slots *slots)
+{
+	for (unsigned i = 0; i < GDB_X86_DEBUG_SLOTS; i++) {
+		if (slots->slot[i].used &&
+		    (slots->slot[i].type == GDB_WATCH_READ ||
+		     slots->slot[i].type == GDB_WATCH_ACCESS))
+			return true;
+	}
+	return false;
+}
+
+/* Copies the blocks under write and access watchpoints for
+ * watch_by_stepping, reading through the address space of `vcpu`. Returns
+ * true when any is watched. */
 static bool copy_watched_values(struct gdb_stub *stub, uint32_t vcpu)
 {
 	const struct guest_mem *mem = &stub->vm->mem;
@@ -346,8 +376,10 @@ static bool copy_watched_values(struct gdb_stub *stub, uint32_t vcpu)
 		uint64_t remaining;
 
 		if (!stub->slots.slot[i].used ||
-		    stub->slots.slot[i].type != GDB_WATCH_WRITE)
+		    (stub->slots.slot[i].type != GDB_WATCH_WRITE &&
+		     stub->slots.slot[i].type != GDB_WATCH_ACCESS))
 			continue;
+		copy->type = stub->slots.slot[i].type;
 		copy->address = stub->slots.slot[i].address;
 		copy->len = stub->slots.slot[i].len;
 		/* A block is aligned to its size, so it lies on one page. */
@@ -411,6 +443,8 @@ int gdb_release_vcpus(struct gdb_stub *stub, const enum gdb_resume *actions)
 	pending = take_pending_stop(stub, actions);
 	watching = !pending && stub->watch_by_stepping &&
 		   copy_watched_values(stub, stub->stop.vcpu);
+	watching = watching || (!pending && stub->watch_by_stepping &&
+				access_watch_set(&stub->slots));
 	pthread_mutex_unlock(&stub->lock);
 	if (pending)
 		return 0;
@@ -432,6 +466,9 @@ int gdb_release_vcpus(struct gdb_stub *stub, const enum gdb_resume *actions)
 		stub->vcpus[i].stepping = actions[i] == GDB_RESUME_STEP;
 		stub->vcpus[i].watch_stepping =
 		    actions[i] == GDB_RESUME_CONTINUE && watching;
+		stub->vcpus[i].access_hit.kind = GDB_STOP_NONE;
+		if (actions[i] != GDB_RESUME_STAY)
+			predict_access(stub, &vm->vcpus[i]);
 	}
 	pthread_cond_broadcast(&stub->resume);
 	pthread_mutex_unlock(&stub->lock);
@@ -514,19 +551,18 @@ static uint8_t *map_chunk(const struct guest_mem *mem,
 	return guest_mem_range(mem, *gpa, *chunk);
 }
 
-size_t gdb_memory_read(struct gdb_stub *stub, uint32_t vcpu, uint64_t address,
-		       uint8_t *data, size_t len)
+/* Reads like gdb_memory_read() through the translation `space`. */
+static size_t read_in_space(struct gdb_stub *stub,
+			    const struct address_space *space, uint64_t address,
+			    uint8_t *data, size_t len)
 {
 	const struct guest_mem *mem = &stub->vm->mem;
-	struct address_space space;
 	size_t done = 0;
 
-	if (load_address_space(&stub->vm->vcpus[vcpu], &space))
-		return 0;
 	while (done < len) {
 		uint64_t gpa;
 		uint64_t chunk;
-		const uint8_t *host = map_chunk(mem, &space, address + done,
+		const uint8_t *host = map_chunk(mem, space, address + done,
 						len - done, &gpa, &chunk);
 
 		if (!host)
@@ -536,6 +572,95 @@ size_t gdb_memory_read(struct gdb_stub *stub, uint32_t vcpu, uint64_t address,
 		done += chunk;
 	}
 	return done;
+}
+
+size_t gdb_memory_read(struct gdb_stub *stub, uint32_t vcpu, uint64_t address,
+		       uint8_t *data, size_t len)
+{
+	struct address_space space;
+
+	if (load_address_space(&stub->vm->vcpus[vcpu], &space))
+		return 0;
+	return read_in_space(stub, &space, address, data, len);
+}
+
+/* Stores in *hit the first read or access watchpoint that `access`
+ * touches, at the first watched byte it touches. */
+static bool find_access_hit(const struct gdb_x86_debug_slots *slots,
+			    const struct gdb_x86_access *access,
+			    struct gdb_stop *hit)
+{
+	for (unsigned i = 0; i < GDB_X86_DEBUG_SLOTS; i++) {
+		uint64_t first = slots->slot[i].address;
+		uint64_t last = first + slots->slot[i].len - 1;
+
+		if (!slots->slot[i].used ||
+		    !(slots->slot[i].type == GDB_WATCH_ACCESS ||
+		      (slots->slot[i].type == GDB_WATCH_READ && access->read)))
+			continue;
+		if (access->first > last || access->last < first)
+			continue;
+		hit->kind = GDB_STOP_WATCH;
+		hit->watch_type = slots->slot[i].type;
+		hit->watch_address =
+		    access->first > first ? access->first : first;
+		return true;
+	}
+	return false;
+}
+
+/* Decodes the instruction at the rip of `vcpu`, which is not in KVM_RUN,
+ * and records in its access_hit whether it touches a read or access
+ * watchpoint. With the lock held. An instruction whose bytes cannot be
+ * read faults at the fetch and accesses nothing. */
+static void predict_access(struct gdb_stub *stub, struct uhyve_vcpu *vcpu)
+{
+	struct gdb_vcpu *state = &stub->vcpus[vcpu->id];
+	struct gdb_x86_access accesses[GDB_X86_MAX_ACCESSES];
+	uint8_t bytes[MAX_INSTRUCTION_LENGTH];
+	struct address_space space;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	unsigned count;
+
+	state->access_hit = (struct gdb_stop){.vcpu = vcpu->id};
+	if (!stub->watch_by_stepping || !access_watch_set(&stub->slots))
+		return;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return;
+	space.paging = sregs.cr0 & CR0_PG;
+	space.cr3 = sregs.cr3;
+	count = gdb_x86_instruction_accesses(
+	    bytes,
+	    (unsigned)read_in_space(stub, &space, regs.rip, bytes,
+				    sizeof(bytes)),
+	    &regs, &sregs, accesses);
+	for (unsigned i = 0; i < count; i++) {
+		if (find_access_hit(&stub->slots, &accesses[i],
+				    &state->access_hit))
+			return;
+	}
+}
+
+void gdb_stub_vcpu_limit_fallback(struct uhyve_vcpu *vcpu)
+{
+	struct gdb_stub *stub = vcpu->vm->gdb;
+	bool one_at_a_time = false;
+
+	if (!stub || !vcpu->fallback)
+		return;
+	if (atomic_load(&stub->attached)) {
+		const struct gdb_vcpu *state = &stub->vcpus[vcpu->id];
+
+		pthread_mutex_lock(&stub->lock);
+		one_at_a_time = state->stepping || state->watch_stepping ||
+				gdb_x86_slots_used(&stub->slots);
+		pthread_mutex_unlock(&stub->lock);
+	}
+	uhyve_fallback_set_max_batch(
+	    vcpu->fallback,
+	    one_at_a_time ? 1 : UHYVE_FALLBACK_DEFAULT_MAX_BATCH);
 }
 
 /* Copies one chunk into guest memory. An int3 of the stub stays in place,

@@ -391,6 +391,7 @@ static enum exit_action handle_internal_error(struct uhyve_vcpu *vcpu)
 	if (!vcpu->fallback && uhyve_fallback_new(&vcpu->fallback))
 		return crash(vcpu,
 			     "out of memory for the instruction fallback");
+	gdb_stub_vcpu_limit_fallback(vcpu);
 	rc = uhyve_fallback_complete(
 	    vcpu->fallback, vcpu->fd, run, &vcpu->vm->mem,
 	    &vcpu->stats.instruction_fallbacks, &message);

@@ -353,6 +353,68 @@ START_TEST(watchpoint_sees_changes)
 }
 END_TEST
 
+/* Returns how often `text` occurs in what gdb printed. */
+static unsigned count_gdb(const struct session *session, const char *text)
+{
+	unsigned count = 0;
+
+	for (const char *at = strstr(session->gdb_output, text); at;
+	     at = strstr(at + 1, text))
+		count++;
+	return count;
+}
+
+START_TEST(read_watchpoint_sees_reads)
+{
+	const char *const commands[] = {
+	    "rwatch debug_increment",
+	    "continue",
+	    "continue",
+	    "delete",
+	    "continue",
+	    NULL,
+	};
+	const char *hit = "Hardware read watchpoint 1: debug_increment\n\n"
+			  "Value = 1\n";
+	struct session session;
+
+	run_session(no_aslr, NULL, commands, NULL, &session);
+	expect_gdb(&session, "Hardware read watchpoint 1: debug_increment");
+	/* The guest reads debug_increment once in each of its rounds. */
+	ck_assert_uint_eq(count_gdb(&session, hit), 2);
+	expect_gdb(&session, "exited with code 052");
+	ck_assert_int_eq(session.uhyve_status, DEBUG_EXIT_CODE);
+	session_clear(&session);
+}
+END_TEST
+
+START_TEST(access_watchpoint_sees_both)
+{
+	const char *const commands[] = {
+	    "awatch debug_counter",
+	    "continue",
+	    "continue",
+	    "continue",
+	    "delete",
+	    "continue",
+	    NULL,
+	};
+	struct session session;
+
+	run_session(no_aslr, NULL, commands, NULL, &session);
+	/* Each round reads debug_counter, then writes the sum back. */
+	expect_gdb(&session, "Hardware access (read/write) watchpoint 1: "
+			     "debug_counter\n\nValue = 0\n");
+	expect_gdb(&session, "Hardware access (read/write) watchpoint 1: "
+			     "debug_counter\n\nOld value = 0\nNew value = 1\n");
+	expect_gdb(&session, "Hardware access (read/write) watchpoint 1: "
+			     "debug_counter\n\nValue = 1\n");
+	expect_gdb(&session, "exited with code 052");
+	ck_assert_int_eq(session.uhyve_status, DEBUG_EXIT_CODE);
+	session_clear(&session);
+}
+END_TEST
+
 START_TEST(hardware_breakpoint_hits)
 {
 	const char *const commands[] = {
@@ -480,6 +542,8 @@ static Suite *gdb_suite(void)
 	tcase_add_test(sessions, step_through_lines);
 	tcase_add_test(sessions, memory_read_and_written);
 	tcase_add_test(sessions, watchpoint_sees_changes);
+	tcase_add_test(sessions, read_watchpoint_sees_reads);
+	tcase_add_test(sessions, access_watchpoint_sees_both);
 	tcase_add_test(sessions, hardware_breakpoint_hits);
 	tcase_add_test(sessions, interrupt_stops_spin);
 	tcase_add_test(sessions, vcpus_listed_as_threads);

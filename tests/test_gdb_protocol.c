@@ -845,6 +845,129 @@ START_TEST(data_breakpoint_probe_runs)
 }
 END_TEST
 
+/* Instructions and the memory ranges that read and access watchpoints
+ * check for them, with rax = 0x1000, rsp = 0x8000, rsi = 0x2000, rdi =
+ * 0x3000 and rip = 0x5000 unless a case sets rcx or RFLAGS.DF. */
+static const struct {
+	const char *name;
+	uint8_t bytes[15];
+	unsigned count; /* bytes available to the decoder */
+	uint64_t rcx;
+	bool direction_down;
+	unsigned accesses;
+	struct gdb_x86_access expected[2];
+} access_cases[] = {
+    {"mov 0x10(%rax),%ecx",
+     {0x8b, 0x48, 0x10},
+     3,
+     0,
+     false,
+     1,
+     {{0x1010, 0x1013, true}}},
+    {"mov %al,(%rax)", {0x88, 0x00}, 2, 0, false, 1, {{0x1000, 0x1000, false}}},
+    {"mov %rax,0x10(%rip)",
+     {0x48, 0x89, 0x05, 0x10, 0, 0, 0},
+     7,
+     0,
+     false,
+     1,
+     {{0x5017, 0x501e, false}}},
+    {"lea 0x10(%rax),%rcx", {0x48, 0x8d, 0x48, 0x10}, 4, 0, false, 0, {}},
+    {"push %rbx", {0x53}, 1, 0, false, 1, {{0x7ff8, 0x7fff, false}}},
+    {"ret", {0xc3}, 1, 0, false, 1, {{0x8000, 0x8007, true}}},
+    {"call *0x8(%rax)",
+     {0xff, 0x50, 0x08},
+     3,
+     0,
+     false,
+     2,
+     {{0x1008, 0x100f, true}, {0x7ff8, 0x7fff, false}}},
+    {"rep movsb",
+     {0xf3, 0xa4},
+     2,
+     4,
+     false,
+     2,
+     {{0x2000, 0x2003, true}, {0x3000, 0x3003, false}}},
+    {"rep movsb, count 0", {0xf3, 0xa4}, 2, 0, false, 0, {}},
+    {"std; rep stosq",
+     {0xf3, 0x48, 0xab},
+     3,
+     2,
+     true,
+     1,
+     {{0x2ff8, 0x3007, false}}},
+    {"lodsl", {0xad}, 1, 0, false, 1, {{0x2000, 0x2003, true}}},
+    {"bt %rcx,(%rax)",
+     {0x48, 0x0f, 0xa3, 0x08},
+     4,
+     130,
+     false,
+     1,
+     {{0x1010, 0x1017, true}}},
+    {"bt %rcx,(%rax), bit -1",
+     {0x48, 0x0f, 0xa3, 0x08},
+     4,
+     UINT64_MAX,
+     false,
+     1,
+     {{0x0ff8, 0x0fff, true}}},
+    {"movabs 0x4000,%rax",
+     {0x48, 0xa1, 0x00, 0x40, 0, 0, 0, 0, 0, 0},
+     10,
+     0,
+     false,
+     1,
+     {{0x4000, 0x4007, true}}},
+    {"setne (%rax)",
+     {0x0f, 0x95, 0x00},
+     3,
+     0,
+     false,
+     1,
+     {{0x1000, 0x1000, false}}},
+    {"mov (%rax) cut off", {0x8b, 0x80, 0x00}, 3, 0, false, 0, {}},
+};
+
+START_TEST(instruction_accesses_decoded)
+{
+	struct kvm_regs regs = {
+	    .rax = 0x1000,
+	    .rsp = 0x8000,
+	    .rsi = 0x2000,
+	    .rdi = 0x3000,
+	    .rip = 0x5000,
+	    .rcx = access_cases[_i].rcx,
+	    .rflags = access_cases[_i].direction_down ? 0x402 : 0x2,
+	};
+	struct kvm_sregs sregs = {0};
+	struct gdb_x86_access accesses[GDB_X86_MAX_ACCESSES];
+	unsigned count = gdb_x86_instruction_accesses(access_cases[_i].bytes,
+						      access_cases[_i].count,
+						      &regs, &sregs, accesses);
+
+	ck_assert_msg(count == access_cases[_i].accesses,
+		      "%s: %u accesses, expected %u", access_cases[_i].name,
+		      count, access_cases[_i].accesses);
+	for (unsigned i = 0; i < count; i++) {
+		const struct gdb_x86_access *expected =
+		    &access_cases[_i].expected[i];
+
+		ck_assert_msg(accesses[i].first == expected->first,
+			      "%s: access %u starts at %#llx",
+			      access_cases[_i].name, i,
+			      (unsigned long long)accesses[i].first);
+		ck_assert_msg(accesses[i].last == expected->last,
+			      "%s: access %u ends at %#llx",
+			      access_cases[_i].name, i,
+			      (unsigned long long)accesses[i].last);
+		ck_assert_msg(accesses[i].read == expected->read,
+			      "%s: access %u read flag %d",
+			      access_cases[_i].name, i, accesses[i].read);
+	}
+}
+END_TEST
+
 START_TEST(gdb_feature_supported)
 {
 	ck_assert(uhyve_feature_supported(UHYVE_FEATURE_GDB));
@@ -872,6 +995,8 @@ static Suite *gdb_protocol_suite(void)
 	tcase_add_test(packets, threads_are_vcpus);
 	tcase_add_test(packets, queries_describe_target);
 	tcase_add_test(packets, hardware_slots_run_out);
+	tcase_add_loop_test(packets, instruction_accesses_decoded, 0,
+			    sizeof(access_cases) / sizeof(access_cases[0]));
 	suite_add_tcase(suite, packets);
 
 	tcase_set_timeout(control, 60);

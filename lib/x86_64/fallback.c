@@ -13,13 +13,6 @@
 #include "fallback_internal.h"
 #include "paging.h"
 
-/*
- * Default bound of one emulated stretch. Interrupts for the guest wait
- * while the fallback runs. 4096 SSE-heavy instructions took about 0.55 ms
- * in bench/fallback_bench.c on an AMD EPYC host with kvm_pvm.
- */
-#define DEFAULT_MAX_BATCH 4096
-
 #define MAX_CPUID_ENTRIES 256
 
 int uhyve_fallback_new(struct uhyve_fallback **fallback)
@@ -28,7 +21,7 @@ int uhyve_fallback_new(struct uhyve_fallback **fallback)
 
 	if (!result)
 		return -ENOMEM;
-	result->max_batch = DEFAULT_MAX_BATCH;
+	result->max_batch = UHYVE_FALLBACK_DEFAULT_MAX_BATCH;
 	*fallback = result;
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "fallback_internal.h"
+
 /* Register numbers of the groups in GDB's amd64 layout. */
 #define REG_EFLAGS  17
 #define REG_CS	    18
@@ -621,4 +623,501 @@ gdb_x86_decode_debug_exit(const struct kvm_debug_exit_arch *exit,
 	if (exit->dr6 & DR6_BS)
 		return GDB_X86_DEBUG_STEP;
 	return GDB_X86_DEBUG_UNKNOWN;
+}
+
+/*
+ * Memory accesses of one instruction, for read and access watchpoints on
+ * hosts without data breakpoints. The decoder gives the addressing but not
+ * the operand size, which the functions below derive for general-purpose
+ * instructions. Other operands count as the widest size they can have.
+ */
+
+/* Operand bytes assumed for SSE and MMX (the xmm width), VEX and XOP (ymm)
+ * and EVEX (zmm) instructions, whose exact size is not decoded. */
+#define SPAN_SSE  16
+#define SPAN_VEX  32
+#define SPAN_EVEX 64
+/* x87 operands: the widest data operand (m80), and FSAVE/FRSTOR, whose
+ * 108 bytes also cover FLDENV/FSTENV (28). */
+#define SPAN_X87       10
+#define SPAN_X87_STATE 108
+#define SPAN_FXSAVE    512
+/* An estimate above the largest XSAVE area of current CPUs: the standard
+ * format with AMX tile data ends at byte 11008. */
+#define SPAN_XSAVE 16384
+/* A far pointer (m16:64) and the stack frames of a far return and IRETQ. */
+#define SPAN_FAR_POINTER 10
+#define SPAN_FAR_RETURN	 16
+#define SPAN_IRET	 40
+#define X86_RFLAGS_DF	 0x400ULL
+
+struct access_list {
+	struct gdb_x86_access *entries;
+	unsigned count;
+};
+
+/* Adds [address, address + len), cut off at the end of the address
+ * space. */
+static void add_access(struct access_list *list, uint64_t address, uint64_t len,
+		       bool read)
+{
+	uint64_t last = address + len - 1;
+
+	if (len == 0 || list->count >= GDB_X86_MAX_ACCESSES)
+		return;
+	if (last < address)
+		last = UINT64_MAX;
+	list->entries[list->count++] = (struct gdb_x86_access){
+	    .first = address,
+	    .last = last,
+	    .read = read,
+	};
+}
+
+static uint64_t gpr_value(void *regs, unsigned number)
+{
+	return *fallback_gpr(regs, number);
+}
+
+/* The size of a general-purpose operand: 8 with REX.W, 2 with 66, else 4. */
+static uint64_t full_size(const struct x86_insn *insn)
+{
+	if (insn->rex & 8)
+		return 8;
+	return insn->opsize ? 2 : 4;
+}
+
+/* The size of a push or pop: 2 with 66, else 8. */
+static uint64_t stack_size(const struct x86_insn *insn)
+{
+	return insn->opsize && !(insn->rex & 8) ? 2 : 8;
+}
+
+/* Bit 0 of many one-byte opcodes selects a byte or a full-size operand. */
+static uint64_t byte_or_full(const struct x86_insn *insn)
+{
+	return insn->opcode & 1 ? full_size(insn) : 1;
+}
+
+static uint64_t x87_size(const struct x86_insn *insn)
+{
+	bool state = (insn->opcode == 0xd9 || insn->opcode == 0xdd) &&
+		     (insn->reg == 4 || insn->reg == 6);
+
+	return state ? SPAN_X87_STATE : SPAN_X87;
+}
+
+/* Returns the size of the ModRM memory operand of a legacy one-byte
+ * opcode, or 0 when it accesses no memory (LEA). */
+static uint64_t one_byte_operand_size(const struct x86_insn *insn)
+{
+	uint8_t op = insn->opcode;
+
+	if (op < 0x40 && (op & 7) < 4)
+		return byte_or_full(insn); /* ADD ... CMP */
+	if (op >= 0xd8 && op <= 0xdf)
+		return x87_size(insn);
+	switch (op) {
+	case 0x63: /* MOVSXD */
+		return 4;
+	case 0x80:
+	case 0x82:
+	case 0xfe:
+		return 1;
+	case 0x84 ... 0x8b:
+	case 0xc0:
+	case 0xc1:
+	case 0xc6:
+	case 0xc7:
+	case 0xd0 ... 0xd3:
+	case 0xf6:
+	case 0xf7:
+		return byte_or_full(insn);
+	case 0x8c: /* MOV to and from segment registers */
+	case 0x8e:
+		return 2;
+	case 0x8d: /* LEA */
+		return 0;
+	case 0x8f: /* POP r/m */
+		return stack_size(insn);
+	case 0xff:
+		if (insn->reg == 2 || insn->reg == 4) /* near CALL and JMP */
+			return 8;
+		if (insn->reg == 3 || insn->reg == 5) /* far CALL and JMP */
+			return SPAN_FAR_POINTER;
+		return insn->reg == 6 ? stack_size(insn) : full_size(insn);
+	default:
+		return full_size(insn);
+	}
+}
+
+/* Group 15 (0F AE) with a memory operand. */
+static uint64_t group15_size(const struct x86_insn *insn)
+{
+	switch (insn->reg) {
+	case 0: /* FXSAVE, FXRSTOR */
+	case 1:
+		return SPAN_FXSAVE;
+	case 2: /* LDMXCSR, STMXCSR */
+	case 3:
+		return 4;
+	case 7: /* CLFLUSH and CLFLUSHOPT write back a line but read none */
+		return 0;
+	default: /* XSAVE, XRSTOR, XSAVEOPT and, with 66, CLWB */
+		return SPAN_XSAVE;
+	}
+}
+
+/* Returns the size of the ModRM memory operand of a legacy 0F opcode, or 0
+ * when it accesses no memory (prefetches, hint NOPs, INVLPG, CLFLUSH). */
+static uint64_t two_byte_operand_size(const struct x86_insn *insn)
+{
+	uint8_t op = insn->opcode;
+
+	if (op == 0x0d || (op >= 0x18 && op <= 0x1f))
+		return 0;
+	if (op >= 0x90 && op <= 0x9f) /* SETcc */
+		return 1;
+	switch (op) {
+	case 0x00: /* SLDT, STR, LLDT, LTR, VERR, VERW */
+		return 2;
+	case 0x01:
+		if (insn->reg == 7) /* INVLPG */
+			return 0;
+		return insn->reg == 4 || insn->reg == 6 ? 2 : SPAN_FAR_POINTER;
+	case 0xae:
+		return group15_size(insn);
+	case 0xb0: /* CMPXCHG, XADD with byte operands */
+	case 0xc0:
+	case 0xb6: /* MOVZX, MOVSX from a byte */
+	case 0xbe:
+		return 1;
+	case 0xb7: /* MOVZX, MOVSX from a word */
+	case 0xbf:
+		return 2;
+	case 0xc7:
+		if (insn->reg == 1) /* CMPXCHG8B, CMPXCHG16B */
+			return insn->rex & 8 ? 16 : 8;
+		return insn->reg >= 3 && insn->reg <= 5 ? SPAN_XSAVE : 8;
+	default:
+		return insn->flags & X86_INSN_FPU ? SPAN_SSE : full_size(insn);
+	}
+}
+
+/* Returns the size of the ModRM memory operand, or 0 for none. */
+static uint64_t operand_size(const struct x86_insn *insn)
+{
+	if (!insn->has_modrm || insn->mod == 3)
+		return 0;
+	switch (insn->encoding) {
+	case X86_ENCODING_EVEX:
+		return SPAN_EVEX;
+	case X86_ENCODING_VEX:
+	case X86_ENCODING_XOP:
+		return insn->flags & X86_INSN_VECTOR ? SPAN_VEX : 8;
+	default:
+		break;
+	}
+	switch (insn->map) {
+	case X86_MAP_ONE_BYTE:
+		return one_byte_operand_size(insn);
+	case X86_MAP_0F:
+		return two_byte_operand_size(insn);
+	case X86_MAP_0F38:
+		/* MOVBE and CRC32 with a byte operand (F2 0F 38 F0). */
+		if (insn->opcode == 0xf0 || insn->opcode == 0xf1)
+			return insn->repne && insn->opcode == 0xf0
+				   ? 1
+				   : full_size(insn);
+		return insn->flags & X86_INSN_FPU ? SPAN_SSE : full_size(insn);
+	default:
+		return SPAN_SSE;
+	}
+}
+
+/* Returns true when the instruction only writes its ModRM operand. Others
+ * count as reads, so a store that the list below misses is reported to a
+ * read watchpoint too. */
+static bool operand_store_only(const struct x86_insn *insn)
+{
+	uint8_t op = insn->opcode;
+
+	if (insn->encoding != X86_ENCODING_LEGACY)
+		return false;
+	if (insn->map == X86_MAP_ONE_BYTE)
+		return op == 0x88 || op == 0x89 || op == 0x8c || op == 0x8f ||
+		       op == 0xc6 || op == 0xc7;
+	if (insn->map != X86_MAP_0F)
+		return false;
+	if (op >= 0x90 && op <= 0x9f) /* SETcc */
+		return true;
+	switch (op) {
+	case 0x00: /* SLDT, STR */
+		return insn->reg <= 1;
+	case 0x01: /* SGDT, SIDT, SMSW */
+		return insn->reg <= 1 || insn->reg == 4;
+	case 0x11: /* MOVUPS, MOVSS, ... to memory */
+	case 0x13:
+	case 0x17:
+	case 0x29:
+	case 0x2b:
+	case 0x7f:
+	case 0xc3: /* MOVNTI */
+	case 0xd6:
+	case 0xe7:
+		return true;
+	case 0x7e: /* MOVD/MOVQ to memory; with F3 a load */
+		return !insn->rep;
+	case 0xae: /* FXSAVE, STMXCSR, XSAVE, XSAVEOPT */
+		return insn->reg == 0 || insn->reg == 3 || insn->reg == 4 ||
+		       insn->reg == 6;
+	case 0xc7: /* XSAVEC, XSAVES */
+		return insn->reg == 4 || insn->reg == 5;
+	default:
+		return false;
+	}
+}
+
+/* BT, BTS, BTR and BTC with a register bit offset address the operand-size
+ * word that contains the bit, which may lie far from the ModRM address. */
+static uint64_t bit_test_address(const struct x86_insn *insn,
+				 struct kvm_regs *regs, uint64_t address,
+				 uint64_t size)
+{
+	uint64_t value =
+	    *fallback_gpr(regs, insn->reg | (insn->rex & 4 ? 8 : 0));
+	int64_t offset;
+	unsigned shift;
+
+	if (insn->encoding != X86_ENCODING_LEGACY || insn->map != X86_MAP_0F ||
+	    (insn->opcode != 0xa3 && insn->opcode != 0xab &&
+	     insn->opcode != 0xb3 && insn->opcode != 0xbb))
+		return address;
+	if (size == 8) {
+		offset = (int64_t)value;
+		shift = 6;
+	} else if (size == 4) {
+		offset = (int32_t)value;
+		shift = 5;
+	} else {
+		offset = (int16_t)value;
+		shift = 4;
+	}
+	/* An arithmetic shift rounds down, also for negative offsets. */
+	return address + (uint64_t)((offset >> shift) * (int64_t)size);
+}
+
+static void add_modrm_access(struct access_list *list,
+			     const struct x86_insn *insn,
+			     const struct kvm_regs *regs,
+			     const struct kvm_sregs *sregs)
+{
+	struct kvm_regs copy = *regs;
+	struct x86_address_base base = {
+	    .gpr = gpr_value,
+	    .opaque = &copy,
+	    .fs_base = sregs->fs.base,
+	    .gs_base = sregs->gs.base,
+	};
+	uint64_t size = operand_size(insn);
+	uint64_t address;
+
+	if (size == 0)
+		return;
+	/* NOTE: gathers and scatters (VSIB) index with a vector register,
+	 * so their address comes out wrong and their elements are missed. */
+	address = x86_effective_address(insn, regs->rip + insn->length, &base);
+	address = bit_test_address(insn, &copy, address, size);
+	add_access(list, address, size, !operand_store_only(insn));
+}
+
+/* Pushes (write below rsp) and pops (read at rsp) of the instruction. */
+static void add_stack_access(struct access_list *list,
+			     const struct x86_insn *insn, const uint8_t *bytes,
+			     const struct kvm_regs *regs)
+{
+	uint8_t op = insn->opcode;
+	uint64_t push = 0;
+	uint64_t pop = 0;
+
+	if (insn->encoding != X86_ENCODING_LEGACY)
+		return;
+	if (insn->map == X86_MAP_0F) {
+		if (op == 0xa0 || op == 0xa8) /* PUSH FS, PUSH GS */
+			push = stack_size(insn);
+		else if (op == 0xa1 || op == 0xa9) /* POP FS, POP GS */
+			pop = stack_size(insn);
+	} else if (insn->map == X86_MAP_ONE_BYTE) {
+		if ((op >= 0x50 && op <= 0x57) || op == 0x68 || op == 0x6a ||
+		    op == 0x9c || (op == 0xff && insn->reg == 6))
+			push = stack_size(insn);
+		else if (op == 0xe8 || (op == 0xff && insn->reg == 2))
+			push = 8; /* near CALL */
+		else if ((op >= 0x58 && op <= 0x5f) || op == 0x8f || op == 0x9d)
+			pop = stack_size(insn);
+		else if (op == 0xc2 || op == 0xc3) /* near RET */
+			pop = 8;
+		else if (op == 0xca || op == 0xcb) /* far RET */
+			pop = SPAN_FAR_RETURN;
+		else if (op == 0xcf)
+			pop = SPAN_IRET;
+	}
+	if (push)
+		add_access(list, regs->rsp - push, push, false);
+	if (pop)
+		add_access(list, regs->rsp, pop, true);
+
+	if (insn->map != X86_MAP_ONE_BYTE)
+		return;
+	if (op == 0xc9) /* LEAVE pops rbp from where rbp points */
+		add_access(list, regs->rbp, stack_size(insn), true);
+	if (op == 0xc8) {
+		/* ENTER pushes rbp and a frame pointer per nesting level L
+		 * (the last byte, modulo 32), copying L - 1 of them from
+		 * below rbp. */
+		uint64_t level = bytes[insn->length - 1] & 31;
+
+		add_access(list, regs->rsp - 8 * (level + 1), 8 * (level + 1),
+			   false);
+		if (level > 1)
+			add_access(list, regs->rbp - 8 * (level - 1),
+				   8 * (level - 1), true);
+	}
+}
+
+/* Adds the elements at `pointer` that a string instruction touches: one
+ * element, or with a REP prefix all rcx that remain, in the direction that
+ * RFLAGS.DF gives. */
+static void add_string_range(struct access_list *list,
+			     const struct x86_insn *insn,
+			     const struct kvm_regs *regs, uint64_t pointer,
+			     uint64_t segment_base, uint64_t element, bool read)
+{
+	uint64_t count = 1;
+	uint64_t len;
+
+	if (insn->rep || insn->repne)
+		count = insn->addrsize ? (uint32_t)regs->rcx : regs->rcx;
+	if (count == 0)
+		return;
+	if (insn->addrsize)
+		pointer = (uint32_t)pointer;
+	pointer += segment_base;
+	/* Saturates, so that a huge count covers the rest of the address
+	 * space. */
+	len = count > UINT64_MAX / element ? UINT64_MAX : count * element;
+	if (!(regs->rflags & X86_RFLAGS_DF)) {
+		add_access(list, pointer, len, read);
+		return;
+	}
+	len -= element;
+	if (len > pointer)
+		add_access(list, 0, pointer + element, read);
+	else
+		add_access(list, pointer - len, len + element, read);
+}
+
+/* String instructions, XLAT, MOV with a 64-bit offset (A0-A3) and
+ * MASKMOVQ/MASKMOVDQU: accesses at rsi, rdi, rbx or an immediate. */
+static void add_implicit_access(struct access_list *list,
+				const struct x86_insn *insn,
+				const uint8_t *bytes,
+				const struct kvm_regs *regs,
+				const struct kvm_sregs *sregs)
+{
+	uint64_t segment_base = 0;
+	uint8_t op = insn->opcode;
+	uint64_t element = byte_or_full(insn);
+
+	if (insn->encoding != X86_ENCODING_LEGACY)
+		return;
+	/* A segment override applies to the rsi operand, never to rdi. */
+	if (insn->segment == X86_SEG_FS)
+		segment_base = sregs->fs.base;
+	else if (insn->segment == X86_SEG_GS)
+		segment_base = sregs->gs.base;
+
+	if (insn->map == X86_MAP_0F) {
+		if (op == 0xf7 && insn->mod == 3)
+			add_string_range(list, insn, regs, regs->rdi, 0,
+					 SPAN_SSE, false);
+		return;
+	}
+	if (insn->map != X86_MAP_ONE_BYTE)
+		return;
+	switch (op) {
+	case 0xa4: /* MOVS */
+	case 0xa5:
+		add_string_range(list, insn, regs, regs->rsi, segment_base,
+				 element, true);
+		add_string_range(list, insn, regs, regs->rdi, 0, element,
+				 false);
+		break;
+	case 0xa6: /* CMPS */
+	case 0xa7:
+		add_string_range(list, insn, regs, regs->rsi, segment_base,
+				 element, true);
+		add_string_range(list, insn, regs, regs->rdi, 0, element, true);
+		break;
+	case 0xaa: /* STOS */
+	case 0xab:
+	case 0x6c: /* INS */
+	case 0x6d:
+		add_string_range(list, insn, regs, regs->rdi, 0, element,
+				 false);
+		break;
+	case 0xac: /* LODS */
+	case 0xad:
+	case 0x6e: /* OUTS */
+	case 0x6f:
+		add_string_range(list, insn, regs, regs->rsi, segment_base,
+				 element, true);
+		break;
+	case 0xae: /* SCAS */
+	case 0xaf:
+		add_string_range(list, insn, regs, regs->rdi, 0, element, true);
+		break;
+	case 0xd7: { /* XLAT reads [rbx + al] */
+		uint64_t address = regs->rbx + (regs->rax & 0xff);
+
+		if (insn->addrsize)
+			address = (uint32_t)address;
+		add_access(list, address + segment_base, 1, true);
+		break;
+	}
+	case 0xa0 ... 0xa3: {
+		/* MOV between rax and the address in the immediate, which
+		 * is 4 bytes with 67 and else 8. */
+		unsigned offset_size = insn->addrsize ? 4 : 8;
+		uint64_t address = 0;
+
+		memcpy(&address, bytes + insn->length - offset_size,
+		       offset_size);
+		add_access(list, address + segment_base, element, op < 0xa2);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+unsigned gdb_x86_instruction_accesses(const uint8_t *bytes, unsigned count,
+				      const struct kvm_regs *regs,
+				      const struct kvm_sregs *sregs,
+				      struct gdb_x86_access *accesses)
+{
+	struct access_list list = {.entries = accesses};
+	struct x86_insn insn;
+
+	/* NOTE: only the instruction's own operands are covered. The frames
+	 * that INT, INT3, SYSCALL, exceptions and interrupts push, and the
+	 * descriptor tables they read, are not. */
+	x86_decode(bytes, count, &insn);
+	if (insn.flags & (X86_INSN_TRUNCATED | X86_INSN_TOO_LONG) ||
+	    insn.length > count)
+		return 0;
+	add_modrm_access(&list, &insn, regs, sregs);
+	add_stack_access(&list, &insn, bytes, regs);
+	add_implicit_access(&list, &insn, bytes, regs, sregs);
+	return list.count;
 }

@@ -114,6 +114,31 @@ gdb_x86_decode_debug_exit(const struct kvm_debug_exit_arch *exit,
 			  const struct gdb_x86_debug_slots *slots,
 			  unsigned *slot);
 
+/* At most the memory ranges that one instruction accesses: an operand and
+ * the stack, or the two operands of a string instruction. */
+#define GDB_X86_MAX_ACCESSES 3
+
+/* A range of guest-virtual (linear) addresses that an instruction may
+ * access, with `last` the address of its last byte. */
+struct gdb_x86_access {
+	uint64_t first;
+	uint64_t last;
+	bool read; /* false when the instruction only writes the range */
+};
+
+/*
+ * Decodes the instruction in `bytes` (`count` of them available) that a
+ * vCPU with `regs` and `sregs` is about to execute, and stores the memory
+ * ranges it may access in `accesses`. Returns their number: 0 for an
+ * instruction without memory accesses, one that is cut off or longer than
+ * 15 bytes, or one the decoder does not know. Ranges err on the large side
+ * where the exact operand size is not decoded.
+ */
+unsigned gdb_x86_instruction_accesses(const uint8_t *bytes, unsigned count,
+				      const struct kvm_regs *regs,
+				      const struct kvm_sregs *sregs,
+				      struct gdb_x86_access *accesses);
+
 /*
  * Runs a throwaway VM whose guest writes a byte under a write watchpoint
  * and stores in *reported whether KVM stopped it with a debug exit. Hosts

@@ -1,4 +1,5 @@
-/* Test guest for the GDB tests: a function, a changing global, a spin loop. */
+/* Test guest for the GDB tests: a function, globals it reads and writes,
+ * a spin loop. */
 #include "runtime.h"
 
 /* Exit code of a run that reaches the end of guest_main. */
@@ -6,8 +7,11 @@
 /* Rounds of the loop that changes debug_counter. */
 #define DEBUG_ROUNDS 3
 
-/* Set to the round number in each round of the loop in guest_main. */
+/* Counts the rounds of the loop in guest_main, which reads it and then
+ * writes it in each round. */
 volatile uint64_t debug_counter;
+/* Added to debug_counter in each round. The guest only reads it. */
+volatile uint64_t debug_increment = 1;
 /* guest_main spins while this is non-zero; a debugger clears it. */
 volatile int debug_spin;
 /* Read-only data for the memory tests. */
@@ -37,7 +41,7 @@ int guest_main(const struct hermit_boot_info *boot_info, unsigned cpu)
 
 	for (int round = 1; round <= DEBUG_ROUNDS; round++) {
 		total += debug_combine(round, round);
-		debug_counter = (uint64_t)round;
+		debug_counter = debug_counter + debug_increment;
 	}
 	while (debug_spin)
 		guest_pause();
