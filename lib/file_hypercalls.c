@@ -119,7 +119,7 @@ static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
  * would block, and a blocked read() would then keep the vCPU thread, and
  * uhyve_vm_run(), waiting for input. Returns -EINTR once the run ends.
  */
-static ssize_t read_stdin(struct uhyve_vm *vm, uint8_t *host, size_t len)
+ssize_t file_read_stdin(struct uhyve_vm *vm, uint8_t *host, size_t len)
 {
 	struct pollfd input = {.fd = STDIN_FILENO, .events = POLLIN};
 	ssize_t n;
@@ -143,7 +143,7 @@ static ssize_t read_piece(struct file_call *call, int fd, uint8_t *host,
 		return -EBADF;
 	if (fd != STDIN_FILENO)
 		return guest_files_read(&call->vm->files, fd, host, len);
-	return read_stdin(call->vm, host, len);
+	return file_read_stdin(call->vm, host, len);
 }
 
 static ssize_t transfer(struct file_call *call, int32_t guest_fd,
@@ -176,10 +176,10 @@ static const char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
 
 static void warn_block(struct file_call *call, const char *what)
 {
-	vm_warn_guest(
-	    call->vm,
-	    "%s block at %#llx lies outside guest memory; call ignored", what,
-	    (unsigned long long)call->block);
+	vm_warn_guest(call->vm,
+		      "%s block at %#llx is outside guest memory or "
+		      "misaligned; call ignored",
+		      what, (unsigned long long)call->block);
 }
 
 static void file_write(struct file_call *call)

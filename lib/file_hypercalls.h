@@ -3,6 +3,7 @@
 #define UHYVE_FILE_HYPERCALLS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct uhyve_vm;
 struct hypercall_cpu;
@@ -26,5 +27,10 @@ struct file_call {
 /* Carries out one file hypercall and stores its result in the parameter
  * block; a block outside guest memory is ignored with a warning. */
 void file_hypercall(struct file_call *call, enum file_call_kind kind);
+
+/* Reads the host's standard input for the guest, waiting in short polls
+ * so that the end of the run interrupts the wait. Returns the count read,
+ * -EINTR when the run ends first, or another negative errno. */
+ssize_t file_read_stdin(struct uhyve_vm *vm, uint8_t *host, size_t len);
 
 #endif /* UHYVE_FILE_HYPERCALLS_H */

@@ -209,14 +209,30 @@ static mode_t create_mode(int mode)
 	return (mode_t)mode & 0777;
 }
 
+/* Opens a host path for the guest. The open does not block, and FIFOs and
+ * sockets are rejected with -ENXIO: opening or reading them could hold the
+ * vCPU until another process acts. */
 static int open_host(struct guest_files *files, const char *host_path,
 		     int flags, int mode)
 {
-	int fd = open(host_path, flags | (int)files->extra_flags | O_CLOEXEC,
+	int fd = open(host_path,
+		      flags | (int)files->extra_flags | O_CLOEXEC | O_NONBLOCK,
 		      create_mode(mode));
+	struct stat st;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || S_ISFIFO(st.st_mode) ||
+	    S_ISSOCK(st.st_mode)) {
+		close(fd);
+		return -ENXIO;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
 	return add_descriptor(files, fd, NULL);
 }
 

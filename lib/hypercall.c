@@ -57,7 +57,8 @@ static void warn_bad_block(struct call *call, uint16_t port, const char *what)
 {
 	vm_warn_guest(
 	    call->vm,
-	    "port %#x: %s at %#llx lies outside guest memory; call ignored",
+	    "port %#x: %s at %#llx is outside guest memory or misaligned; call "
+	    "ignored",
 	    port, what, (unsigned long long)call->arg);
 }
 
@@ -159,7 +160,7 @@ static enum hypercall_result v2_serial_read_buffer(struct call *call)
 			       "SerialReadBuffer buffer");
 		return HYPERCALL_CONTINUE;
 	}
-	got = read(STDIN_FILENO, buf, block->maxlen);
+	got = file_read_stdin(call->vm, buf, block->maxlen);
 	if (got > 0)
 		block->len = (uint64_t)got;
 	return HYPERCALL_CONTINUE;

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,20 +207,51 @@ static void check_host_healthy(const struct host_state *before)
 	guest_run_clear(&hello);
 }
 
-/* A scratch directory with the file "input.txt" in it. */
+/* The directory below which the tests of one test case make their scratch
+ * directories. An unchecked fixture creates it before the forked tests run
+ * and removes it afterwards, with whatever a failed test left there. */
+static char *scratch_root;
+
+static void make_scratch_root(void)
+{
+	scratch_root = g_dir_make_tmp("uhyve-abuse-XXXXXX", NULL);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_scratch_root(void)
+{
+	if (scratch_root)
+		nftw(scratch_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	g_free(scratch_root);
+	scratch_root = NULL;
+}
+
+/* Makes a scratch directory with the file "input.txt" in it and returns
+ * its path (g_free). */
 static char *make_scratch_dir(void)
 {
-	char *dir = g_dir_make_tmp("uhyve-abuse-XXXXXX", NULL);
+	char *dir;
 	char *file;
 
-	ck_assert_ptr_nonnull(dir);
+	ck_assert_ptr_nonnull(scratch_root);
+	dir = g_build_filename(scratch_root, "test-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(g_mkdtemp(dir));
 	file = g_build_filename(dir, "input.txt", NULL);
 	ck_assert(g_file_set_contents(file, "abuse input\n", -1, NULL));
 	g_free(file);
 	return dir;
 }
 
-/* Removes the scratch directory, which must hold only input.txt, the
+/* Removes the scratch directory, which must contain only input.txt, the
  * files listed and the VM's emptied per-user temporary directory. */
 static void remove_scratch_dir(char *dir, const char *const *files)
 {
@@ -603,18 +635,24 @@ static Suite *abuse_suite(void)
 	TCase *files = tcase_create("files");
 	TCase *races = tcase_create("races");
 
+	tcase_add_unchecked_fixture(flood, make_scratch_root,
+				    remove_scratch_root);
 	tcase_set_timeout(flood, 120);
 	tcase_add_loop_test(flood, flood_discarded_memory_bounded, 0, 2);
 	tcase_add_loop_test(flood, flood_file_gets_everything, 0, 2);
 	tcase_add_loop_test(flood, flood_pipe_applies_backpressure, 0, 2);
 	suite_add_tcase(suite, flood);
 
+	tcase_add_unchecked_fixture(files, make_scratch_root,
+				    remove_scratch_root);
 	tcase_set_timeout(files, 120);
 	tcase_add_loop_test(files, descriptor_table_fills_cleanly, 0, 2);
 	tcase_add_test(files, host_fd_limit_reached);
 	tcase_add_loop_test(files, huge_lengths_rejected, 0, 2);
 	suite_add_tcase(suite, files);
 
+	tcase_add_unchecked_fixture(races, make_scratch_root,
+				    remove_scratch_root);
 	tcase_set_timeout(races, 120);
 	tcase_add_test(races, shared_descriptor_survives_races);
 	tcase_add_test(races, exit_during_file_write);

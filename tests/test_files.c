@@ -376,6 +376,27 @@ START_TEST(create_directory_flag_rejected)
 }
 END_TEST
 
+START_TEST(fifo_open_rejected)
+{
+	char *dir = make_temp_dir();
+	char *fifo = g_build_filename(dir, "fifo", NULL);
+	struct guest_files files;
+
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	guest_files_init(&files, dir, 0);
+	ck_assert_int_eq(guest_files_mount(&files, dir, "/data", NULL), 0);
+	/* Without a writer, a blocking open would never return. */
+	ck_assert_int_eq(guest_files_open(&files, "/data/fifo",
+					  HERMIT_O_RDONLY, 0),
+			 -ENXIO);
+	guest_files_destroy(&files);
+	unlink(fifo);
+	remove_tree(dir);
+	g_free(fifo);
+	g_free(dir);
+}
+END_TEST
+
 /*
  * Temporary directories (no KVM needed)
  */
@@ -2029,6 +2050,7 @@ static TCase *unit_case(void)
 	tcase_add_test(unit, virtual_file_rejects_writes);
 	tcase_add_test(unit, create_drops_setuid_bits);
 	tcase_add_test(unit, create_directory_flag_rejected);
+	tcase_add_test(unit, fifo_open_rejected);
 	tcase_add_test(unit, tempdir_private_and_removed);
 	tcase_add_test(unit, tempdir_rejects_shared_user_dir);
 	tcase_add_test(unit, tempdir_rejects_symlinked_user_dir);
