@@ -88,6 +88,13 @@ bool vm_end_run(struct uhyve_vm *vm, enum run_end reason, int exit_code,
 	return won;
 }
 
+void vm_output_failed(struct uhyve_vm *vm, int rc)
+{
+	if (rc == 0 || rc == -EINTR)
+		return;
+	vm_end_run(vm, RUN_END_OUTPUT, -rc, -1);
+}
+
 /* The kernel file, mapped privately: libelf may write to its copy. */
 struct kernel_file {
 	void *data;
@@ -97,7 +104,8 @@ struct kernel_file {
 static int map_kernel(const char *path, struct kernel_file *file, char **error)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	int code;
 
 	if (fd < 0) {
@@ -108,13 +116,19 @@ static int map_kernel(const char *path, struct kernel_file *file, char **error)
 		return set_error(error, -code, "cannot open kernel file %s: %s",
 				 path, strerror(code));
 	}
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) || st.st_size == 0) {
-		code = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		bool directory = S_ISDIR(st.st_mode);
+		bool regular = S_ISREG(st.st_mode);
+
 		close(fd);
-		if (code == EISDIR)
+		if (directory)
 			return set_error(error, -EISDIR,
 					 "kernel path %s is a directory, not a "
 					 "kernel file",
+					 path);
+		if (!regular)
+			return set_error(error, -ENOEXEC,
+					 "kernel path %s is not a regular file",
 					 path);
 		return set_error(error, -ENOEXEC, "kernel file %s is empty",
 				 path);
@@ -198,6 +212,10 @@ static int prepare_arguments(struct uhyve_vm *vm, char **error)
 
 	vm->bootargs =
 	    bootargs_build(config->kernel_args, config->env, config->app_args);
+	/* Only interface v1 kernels ask through Cmdsize/Cmdval, whose limits
+	 * of 128 arguments and variables do not bind v2 kernels. */
+	if (vm->image.interface_version != 1)
+		return 0;
 	return v1_command_line_build(vm->kernel_path, config->kernel_args,
 				     config->app_args, config->env,
 				     &vm->command_line, error);
@@ -328,6 +346,7 @@ int uhyve_vm_create(const struct uhyve_config *config, const char *kernel_path,
 
 	rc = output_open(&vm->output, config->output_kind, config->output_path,
 			 error);
+	vm->output.stop = &vm->run_end;
 	if (rc == 0)
 		rc = create_machine(vm, error);
 	if (rc) {
@@ -413,6 +432,11 @@ static int run_result(struct uhyve_vm *vm, int *exit_code, char **error)
 		return 0;
 	case RUN_END_STOP:
 		return set_error(error, -ECANCELED, "the run was stopped");
+	case RUN_END_OUTPUT:
+		return set_error(error, -EIO,
+				 "writing the guest's output failed: %s; the "
+				 "run was stopped",
+				 strerror(vm->exit_code));
 	case RUN_END_CRASH:
 		if (vm->crashed_vcpu >= 0 && vm->vcpus[vm->crashed_vcpu].error)
 			return set_error(error, -EFAULT, "%s",

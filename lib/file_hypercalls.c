@@ -98,10 +98,8 @@ static ssize_t write_piece(struct file_call *call, int fd, uint8_t *host,
 			   size_t len)
 {
 	if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
-		if (output_write(&call->vm->output, host, len))
-			vm_warn_guest(
-			    call->vm,
-			    "writing %zu bytes of guest output failed", len);
+		vm_output_failed(call->vm,
+				 output_write(&call->vm->output, host, len));
 		return (ssize_t)len;
 	}
 	if (fd == STDIN_FILENO)
@@ -154,10 +152,12 @@ static ssize_t transfer(struct file_call *call, int32_t guest_fd,
 	return for_each_piece(call, guest_fd, buffer, fn);
 }
 
-/* Reads the guest's NUL-terminated path at `gpa`. Returns its host address,
- * or NULL with *rc = -EFAULT (outside memory), -ENAMETOOLONG or -EINVAL
- * (not terminated before the end of guest memory). */
-static const char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
+/* Copies the guest's NUL-terminated path at `gpa` into host memory, so
+ * that another vCPU changing it meanwhile cannot change what the host
+ * checks and uses. Returns the copy (g_free), or NULL with *rc = -EFAULT
+ * (outside memory), -ENAMETOOLONG or -EINVAL (not terminated before the
+ * end of guest memory). */
+static char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
 {
 	const struct guest_mem *mem = &call->vm->mem;
 	const char *path;
@@ -168,10 +168,12 @@ static const char *guest_path(struct file_call *call, uint64_t gpa, int *rc)
 		return NULL;
 	}
 	path = guest_mem_string(mem, gpa, PATH_MAX + 1, &len);
-	if (!path)
+	if (!path) {
 		*rc = guest_mem_range(mem, gpa, PATH_MAX + 1) ? -ENAMETOOLONG
 							      : -EINVAL;
-	return path;
+		return NULL;
+	}
+	return g_strndup(path, len);
 }
 
 static void warn_block(struct file_call *call, const char *what)
@@ -237,7 +239,7 @@ static void file_open(struct file_call *call)
 {
 	struct hermit_v1_file_open *block = GUEST_MEM_OBJECT(
 	    &call->vm->mem, call->block, struct hermit_v1_file_open);
-	const char *path;
+	char *path;
 	int rc = 0;
 
 	if (!block)
@@ -246,6 +248,7 @@ static void file_open(struct file_call *call)
 	if (path)
 		rc = guest_files_open(&call->vm->files, path, block->flags,
 				      block->mode);
+	g_free(path);
 	block->ret = rc;
 }
 
@@ -299,7 +302,7 @@ static void file_unlink(struct file_call *call)
 {
 	struct hermit_v1_file_unlink *block = GUEST_MEM_OBJECT(
 	    &call->vm->mem, call->block, struct hermit_v1_file_unlink);
-	const char *path;
+	char *path;
 	int rc = 0;
 
 	if (!block)
@@ -307,6 +310,7 @@ static void file_unlink(struct file_call *call)
 	path = guest_path(call, block->name, &rc);
 	if (path)
 		rc = guest_files_unlink(&call->vm->files, path);
+	g_free(path);
 	block->ret = rc;
 }
 

@@ -65,9 +65,7 @@ static void warn_bad_block(struct call *call, uint16_t port, const char *what)
 static enum hypercall_result write_output(struct call *call, const void *data,
 					  size_t len)
 {
-	if (output_write(&call->vm->output, data, len))
-		vm_warn_guest(call->vm,
-			      "writing %zu bytes of guest output failed", len);
+	vm_output_failed(call->vm, output_write(&call->vm->output, data, len));
 	return HYPERCALL_CONTINUE;
 }
 
@@ -177,6 +175,11 @@ static enum hypercall_result v1_cmdsize(struct call *call)
 		warn_bad_block(call, HERMIT_V1_CMDSIZE, "Cmdsize block");
 		return HYPERCALL_CONTINUE;
 	}
+	if (!argv || !envp) {
+		vm_warn_guest(call->vm, "Cmdsize from an interface v2 kernel; "
+					"call ignored");
+		return HYPERCALL_CONTINUE;
+	}
 	memset(block, 0, sizeof(*block));
 	block->argc = (int32_t)argv->len;
 	for (guint i = 0; i < argv->len; i++)
@@ -231,6 +234,11 @@ static enum hypercall_result v1_cmdval(struct call *call)
 
 	if (!block) {
 		warn_bad_block(call, HERMIT_V1_CMDVAL, "Cmdval block");
+		return HYPERCALL_CONTINUE;
+	}
+	if (!call->vm->command_line.argv) {
+		vm_warn_guest(call->vm, "Cmdval from an interface v2 kernel; "
+					"call ignored");
 		return HYPERCALL_CONTINUE;
 	}
 	memcpy(&copy, block, sizeof(copy));

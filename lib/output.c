@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,12 +48,42 @@ int output_open(struct output *output, enum uhyve_output_kind kind,
 	return set_error(error, -EINVAL, "unknown output kind %d", (int)kind);
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
+/* How long one wait for room in the output lasts before the writer checks
+ * whether the run has ended. */
+#define OUTPUT_POLL_MS 100
+
+static bool stopped(const struct output *output)
+{
+	return output->stop && atomic_load(output->stop) != 0;
+}
+
+/* Waits until `fd` takes more bytes; returns -EINTR once the run ends. */
+static int wait_writable(const struct output *output, int fd)
+{
+	struct pollfd pending = {.fd = fd, .events = POLLOUT};
+	int ready = 0;
+
+	while (ready <= 0) {
+		if (stopped(output))
+			return -EINTR;
+		ready = poll(&pending, 1, OUTPUT_POLL_MS);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_all(const struct output *output, int fd, const uint8_t *data,
+		     size_t len)
 {
 	while (len > 0) {
-		ssize_t written = write(fd, data, len);
+		int rc = wait_writable(output, fd);
+		ssize_t written;
 
-		if (written < 0 && errno == EINTR)
+		if (rc)
+			return rc;
+		written = write(fd, data, len);
+		if (written < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (written < 0)
 			return -errno;
@@ -80,7 +111,7 @@ int output_write(struct output *output, const void *data, size_t len)
 
 	pthread_mutex_lock(&output->lock);
 	if (output->fd >= 0)
-		rc = write_all(output->fd, data, len);
+		rc = write_all(output, output->fd, data, len);
 	else if (output->buffer)
 		append_all(output->buffer, data, len);
 	pthread_mutex_unlock(&output->lock);

@@ -62,9 +62,11 @@ struct uhyve_vcpu {
 /* Why a run ended; the first reason recorded wins. */
 enum run_end {
 	RUN_END_NONE = 0,
-	RUN_END_EXIT,  /* the guest's Exit hypercall */
-	RUN_END_STOP,  /* uhyve_vm_stop() */
-	RUN_END_CRASH, /* a vCPU failed; its error says why */
+	RUN_END_EXIT,	/* the guest's Exit hypercall */
+	RUN_END_STOP,	/* uhyve_vm_stop() */
+	RUN_END_CRASH,	/* a vCPU failed; its error says why */
+	RUN_END_OUTPUT, /* writing guest output failed; exit_code is the errno
+			 */
 };
 
 struct uhyve_vm {
@@ -87,7 +89,7 @@ struct uhyve_vm {
 	struct guest_files files;
 
 	atomic_int run_end;  /* enum run_end */
-	int exit_code;	     /* valid with RUN_END_EXIT */
+	int exit_code;	     /* valid with RUN_END_EXIT and RUN_END_OUTPUT */
 	int crashed_vcpu;    /* valid with RUN_END_CRASH */
 	atomic_bool running; /* vCPU threads exist */
 	bool has_run;
@@ -127,6 +129,11 @@ bool vm_end_run(struct uhyve_vm *vm, enum run_end reason, int exit_code,
 			       "further warnings about guest parameters are "  \
 			       "suppressed");                                  \
 	} while (0)
+
+/* Ends the run because guest output could not be written (`rc` is the
+ * negative errno from output_write()); -EINTR, the end of the run, is
+ * not a failure. */
+void vm_output_failed(struct uhyve_vm *vm, int rc);
 
 void log_message(enum uhyve_log_level level, const char *location,
 		 const char *format, ...) __attribute__((format(printf, 3, 4)));

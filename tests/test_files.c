@@ -386,9 +386,8 @@ START_TEST(fifo_open_rejected)
 	guest_files_init(&files, dir, 0);
 	ck_assert_int_eq(guest_files_mount(&files, dir, "/data", NULL), 0);
 	/* Without a writer, a blocking open would never return. */
-	ck_assert_int_eq(guest_files_open(&files, "/data/fifo",
-					  HERMIT_O_RDONLY, 0),
-			 -ENXIO);
+	ck_assert_int_eq(
+	    guest_files_open(&files, "/data/fifo", HERMIT_O_RDONLY, 0), -ENXIO);
 	guest_files_destroy(&files);
 	unlink(fifo);
 	remove_tree(dir);

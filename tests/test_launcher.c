@@ -204,6 +204,8 @@ static const struct {
      "[ARGS...]\n"},
     {{"/nonexistent/kernel", NULL},
      "uhyve: error: kernel file /nonexistent/kernel does not exist\n"},
+    {{"/dev/zero", NULL},
+     "uhyve: error: kernel path /dev/zero is not a regular file\n"},
     {{"/tmp", NULL},
      "uhyve: error: kernel path /tmp is a directory, not a kernel file\n"},
     {{"-m", "abc", "GUEST", NULL},
@@ -916,6 +918,28 @@ START_TEST(hostile_guest_through_launcher)
 }
 END_TEST
 
+START_TEST(full_output_device_fails)
+{
+	char *guest = guest_path("hello_v2");
+	char *launcher = launcher_path();
+	char *argv[] = {"/bin/sh", "-c",  "exec \"$0\" \"$1\" >/dev/full",
+			launcher,  guest, NULL};
+	int wait_status = 0;
+	char *err = NULL;
+
+	ck_assert(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+			       NULL, &err, &wait_status, NULL));
+	ck_assert(WIFEXITED(wait_status));
+	ck_assert_int_eq(WEXITSTATUS(wait_status), 125);
+	ck_assert_str_eq(err, "uhyve: error: writing the guest's output "
+			      "failed: No space left on device; the run was "
+			      "stopped\n");
+	g_free(err);
+	g_free(launcher);
+	g_free(guest);
+}
+END_TEST
+
 START_TEST(help_lists_options)
 {
 	static const char *const options[] = {
@@ -991,6 +1015,7 @@ static Suite *launcher_suite(void)
 	tcase_add_test(runs, affinity_pins_vcpu_threads);
 	tcase_add_test(runs, sigint_stops_spinning_guest);
 	tcase_add_loop_test(runs, hostile_guest_through_launcher, 0, 2);
+	tcase_add_test(runs, full_output_device_fails);
 	tcase_add_test(runs, help_lists_options);
 	tcase_add_test(runs, version_prints_version);
 	suite_add_tcase(suite, runs);

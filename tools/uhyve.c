@@ -1,6 +1,7 @@
 /* The uhyve launcher: runs one Hermit kernel with the settings of its command
  * line, environment and configuration file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 
@@ -248,11 +250,33 @@ static int run(struct launcher_options *options)
 	return exit_code & 0xff;
 }
 
+/* Opens /dev/null on descriptors 0, 1 and 2 where they are closed, so
+ * that no file the library opens later takes their place. */
+static void keep_standard_streams_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int null_fd = open("/dev/null", O_RDWR);
+
+			if (null_fd >= 0 && null_fd != fd) {
+				dup2(null_fd, fd);
+				close(null_fd);
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct launcher_options options = {0};
 	char *message = NULL;
 	int status;
+
+	keep_standard_streams_open();
+	/* A reader that goes away makes writes fail with EPIPE, which ends
+	 * the run with a message instead of killing the launcher before it
+	 * cleans up. */
+	signal(SIGPIPE, SIG_IGN);
 
 	options.config = uhyve_config_new();
 	if (!options.config)
