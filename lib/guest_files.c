@@ -510,30 +510,35 @@ int guest_files_landlock_abi(enum uhyve_file_isolation isolation, char **error)
 /*
  * Allows the VM's threads what a mapping needs: everything below a mapped
  * directory and reading and writing a mapped file. A mapped file that does
- * not exist yet has no inode that a rule could name, so its parent
- * directory gets the rights to create, read and write regular files.
- * NOTE: that also opens the other files in that directory to the VM's
- * threads, although the guest cannot name them through the file tree.
+ * not exist yet has no inode that a rule could name, and a rule on its
+ * parent directory would also reach every file below that directory
+ * through symbolic links in other mappings. So the file is created here,
+ * empty and with mode 0600, and gets a rule of its own.
+ * NOTE: under isolation such a file therefore exists from the start of the
+ * run, and a guest that creates it with O_EXCL gets -EEXIST.
  */
 static int allow_mapping(int ruleset_fd, int abi,
 			 const struct filetree_mapping *mapping, char **error)
 {
 	struct stat st;
-	char *parent;
-	int rc;
+	int fd;
 
 	if (mapping->kind == FILETREE_HOST_DIRECTORY)
 		return landlock_allow_path(ruleset_fd, abi, mapping->host_path,
 					   LANDLOCK_RIGHTS_DIRECTORY, error);
-	if (stat(mapping->host_path, &st) == 0)
-		return landlock_allow_path(ruleset_fd, abi, mapping->host_path,
-					   LANDLOCK_RIGHTS_READ_WRITE, error);
-
-	parent = g_path_get_dirname(mapping->host_path);
-	rc = landlock_allow_path(ruleset_fd, abi, parent,
-				 LANDLOCK_RIGHTS_CREATE_FILES, error);
-	g_free(parent);
-	return rc;
+	if (stat(mapping->host_path, &st) != 0) {
+		fd = open(mapping->host_path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd < 0)
+			return set_error(error, -errno,
+					 "file isolation: cannot create the "
+					 "mapped file %s: %s",
+					 mapping->host_path, strerror(errno));
+		close(fd);
+	}
+	return landlock_allow_path(ruleset_fd, abi, mapping->host_path,
+				   LANDLOCK_RIGHTS_READ_WRITE, error);
 }
 
 /* Allows `rights` on a file that the VM has opened already, such as the

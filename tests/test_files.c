@@ -1179,6 +1179,42 @@ START_TEST(isolation_blocks_escapes)
 }
 END_TEST
 
+/* A mapped file that does not exist yet must not open its parent
+ * directory to the VM: a symbolic link in another mapping that points
+ * into that directory stays blocked. */
+START_TEST(missing_file_keeps_parent_closed)
+{
+	char *base = make_temp_dir();
+	char *data = g_build_filename(base, "data", NULL);
+	char *secret = write_text(base, "secret.txt", "secret");
+	char *link = g_build_filename(data, "link", NULL);
+	char *missing = g_build_filename(base, "new.txt", NULL);
+	const char *commands[] = {"cat:/data/link", NULL};
+	struct uhyve_config *config;
+	struct vm_result result;
+
+	ck_assert_int_eq(mkdir(data, 0700), 0);
+	ck_assert_int_eq(symlink(secret, link), 0);
+	config = fileops_config(base, commands);
+	uhyve_config_set_file_isolation(config, UHYVE_ISOLATION_STRICT);
+	run_guest_ok(config, "fileops_v2",
+		     (const struct mount[]){
+			 {data, "/data"}, {missing, "/new.txt"}, {NULL, NULL}},
+		     &result);
+	ck_assert_ptr_nonnull(
+	    strstr(result.output, "cat /data/link: error -13"));
+	ck_assert_ptr_null(strstr(result.output, "secret"));
+	vm_result_clear(&result);
+	uhyve_config_free(config);
+	remove_tree(base);
+	g_free(missing);
+	g_free(link);
+	g_free(secret);
+	g_free(data);
+	g_free(base);
+}
+END_TEST
+
 /* Without isolation the same symbolic links do lead outside, which shows
  * that isolation_blocks_escapes tests Landlock and not the file tree. */
 START_TEST(no_isolation_follows_links)
@@ -2109,6 +2145,7 @@ static TCase *isolation_case(void)
 	tcase_set_timeout(isolation, 120);
 	tcase_add_loop_test(isolation, isolation_blocks_escapes, 0,
 			    G_N_ELEMENTS(escape_cases));
+	tcase_add_test(isolation, missing_file_keeps_parent_closed);
 	tcase_add_test(isolation, second_vm_keeps_own_rules);
 	tcase_add_test(isolation, isolated_vms_side_by_side);
 	tcase_add_test(isolation, isolated_archive_runs);
