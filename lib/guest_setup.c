@@ -294,13 +294,23 @@ static void append_word(GString *line, const char *word)
 	g_string_append(line, word);
 }
 
+/* Appends `word` quoted for a POSIX shell where it needs quoting, because
+ * Hermit splits bootargs into words as a shell does. */
+static void append_quoted(GString *line, const char *word)
+{
+	char *quoted = shell_quote(word);
+
+	append_word(line, quoted);
+	g_free(quoted);
+}
+
 char *bootargs_build(GPtrArray *kernel_args, GPtrArray *env,
 		     GPtrArray *app_args)
 {
 	GString *line = g_string_new(NULL);
 
 	for (guint i = 0; i < kernel_args->len; i++)
-		append_word(line, kernel_args->pdata[i]);
+		append_quoted(line, kernel_args->pdata[i]);
 
 	for (guint i = 0; i < env->len; i++) {
 		const char *variable = env->pdata[i];
@@ -325,7 +335,7 @@ char *bootargs_build(GPtrArray *kernel_args, GPtrArray *env,
 	if (app_args->len > 0) {
 		append_word(line, "--");
 		for (guint i = 0; i < app_args->len; i++)
-			append_word(line, app_args->pdata[i]);
+			append_quoted(line, app_args->pdata[i]);
 	}
 	return g_string_free(line, FALSE);
 }

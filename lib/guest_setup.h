@@ -14,8 +14,9 @@
  * get empty strings appended: Hermit 0.6.x kernels never store the NULL
  * that ends their environment-pointer array, and with few entries the
  * spare slot holds heap garbage (seen: 0–3 variables crash, 4 or more
- * work). Hermit's runtime skips entries without '=', so the application
- * still sees exactly the configured variables. */
+ * work). Hermit's Rust runtime skips entries without '=', so a Rust
+ * application sees exactly the configured variables; a C application
+ * (newlib) sees the padding as empty strings in environ. */
 #define V1_MIN_ENV_ENTRIES 32
 
 /* Where guest memory and the kernel go. */
@@ -55,8 +56,9 @@ int device_tree_write(const struct guest_mem *mem,
 		      const struct boot_params *params, char **error);
 
 /* Returns the device tree's bootargs (g_free): kernel arguments, then one
- * env=KEY=VALUE word per variable with key and value quoted for a POSIX
- * shell where needed, then "-- " and the application arguments if any. */
+ * env=KEY=VALUE word per variable, then "--" and the application arguments
+ * if any. Arguments, keys and values are quoted for a POSIX shell where
+ * needed, because Hermit splits the line into words as a shell does. */
 char *bootargs_build(GPtrArray *kernel_args, GPtrArray *env,
 		     GPtrArray *app_args);
 

@@ -1038,6 +1038,10 @@ START_TEST(bootargs_table_of_inputs)
 	    {{NULL}, {"X=a=b"}, {NULL}, "env=X=a=b"},
 	    {{NULL}, {"E="}, {NULL}, "env=E=''"},
 	    {{NULL}, {"N=\xc3\xbc"}, {NULL}, "env=N='\xc3\xbc'"},
+	    {{"a b", "it's"},
+	     {NULL},
+	     {"", "c d"},
+	     "'a b' 'it'\\''s' -- '' 'c d'"},
 	    {{NULL}, {"K Y=v"}, {NULL}, "env='K Y'=v"},
 	    {{NULL}, {"P=$HOME;ls"}, {NULL}, "env=P='$HOME;ls'"},
 	};

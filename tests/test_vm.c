@@ -164,9 +164,9 @@ START_TEST(args_v2_round_trip)
 	ck_assert_int_eq(result.run_rc, 0);
 	ck_assert_int_eq(result.exit_code, 0);
 	ck_assert_str_eq(result.output,
-			 "bootargs=plain with space quo'te a=b "
-			 "gr\xc3\xbc\xc3\x9f env=GREETING='hi there' "
-			 "env=EQ=x=y env=UMLAUT='\xc3\xa4' -- app one\n");
+			 "bootargs=plain 'with space' 'quo'\\''te' a=b "
+			 "'gr\xc3\xbc\xc3\x9f' env=GREETING='hi there' "
+			 "env=EQ=x=y env=UMLAUT='\xc3\xa4' -- 'app one'\n");
 	run_result_clear(&result);
 	uhyve_config_free(config);
 }
