@@ -1,6 +1,13 @@
 /* End-to-end tests of the uhyve executable: output, exit status and error
  * lines. */
 #include <check.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
@@ -871,10 +878,6 @@ out:
 }
 END_TEST
 
-/* NOTE: "KVM is busy" (KVM_CREATE_VM failing with EBUSY while another
- * hypervisor owns the virtualisation extensions) needs such a hypervisor
- * running next to the tests, so that message is not tested. */
-
 START_TEST(sigint_stops_spinning_guest)
 {
 	char *guest = guest_path("spin");
@@ -936,6 +939,60 @@ START_TEST(full_output_device_fails)
 			      "stopped\n");
 	g_free(err);
 	g_free(launcher);
+	g_free(guest);
+}
+END_TEST
+
+/* Makes ioctl(KVM_CREATE_VM) fail with EBUSY in the child before it runs
+ * the launcher, as it does where another hypervisor holds the CPU's
+ * virtualisation extensions. */
+static void fail_create_vm_busy(gpointer data)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		     offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		     offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		     offsetof(struct seccomp_data, args[1])),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, KVM_CREATE_VM, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EBUSY),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = {
+	    .len = G_N_ELEMENTS(filter),
+	    .filter = filter,
+	};
+
+	(void)data;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program))
+		_exit(99);
+}
+
+START_TEST(kvm_busy_explained)
+{
+	char *guest = guest_path("hello_v2");
+	char *argv[] = {launcher_path(), guest, NULL};
+	int wait_status = 0;
+	char *out = NULL;
+	char *err = NULL;
+
+	ck_assert(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT,
+			       fail_create_vm_busy, NULL, &out, &err,
+			       &wait_status, NULL));
+	ck_assert(WIFEXITED(wait_status));
+	ck_assert_int_eq(WEXITSTATUS(wait_status), 125);
+	ck_assert_str_eq(err, "uhyve: error: KVM is busy: another hypervisor "
+			      "is using the virtualisation extensions; stop "
+			      "it and retry\n");
+	ck_assert_str_eq(out, "");
+	g_free(out);
+	g_free(err);
+	g_free(argv[0]);
 	g_free(guest);
 }
 END_TEST
@@ -1016,6 +1073,7 @@ static Suite *launcher_suite(void)
 	tcase_add_test(runs, sigint_stops_spinning_guest);
 	tcase_add_loop_test(runs, hostile_guest_through_launcher, 0, 2);
 	tcase_add_test(runs, full_output_device_fails);
+	tcase_add_test(runs, kvm_busy_explained);
 	tcase_add_test(runs, help_lists_options);
 	tcase_add_test(runs, version_prints_version);
 	suite_add_tcase(suite, runs);
