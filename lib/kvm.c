@@ -445,15 +445,19 @@ static void pin_thread(struct uhyve_vcpu *vcpu)
 {
 	GArray *affinity = vcpu->vm->config->affinity;
 	cpu_set_t set;
+	int rc;
 
 	if (affinity->len == 0)
 		return;
 	CPU_ZERO(&set);
 	CPU_SET(g_array_index(affinity, uint32_t, vcpu->id), &set);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+	rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (rc)
 		vm_log(vcpu->vm, UHYVE_LOG_WARNING,
-		       "pinning vCPU %u to host CPU %u failed", vcpu->id,
-		       g_array_index(affinity, uint32_t, vcpu->id));
+		       "pinning vCPU %u to host CPU %u failed: %s; it runs "
+		       "unpinned",
+		       vcpu->id, g_array_index(affinity, uint32_t, vcpu->id),
+		       strerror(rc));
 }
 
 static uint64_t now_ns(void)

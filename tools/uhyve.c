@@ -167,7 +167,8 @@ static void print_stats(const struct uhyve_vm *vm)
 	g_free(stats);
 }
 
-/* Stops the VM when the launcher receives SIGINT, SIGTERM or SIGHUP, so
+/* Stops the VM when the launcher receives SIGINT, SIGTERM, SIGHUP, SIGUSR1,
+ * SIGUSR2 or SIGALRM (whose default action ends the process), so
  * that the run ends through uhyve_vm_stop() and the VM's temporary
  * directory is removed. The signals are blocked in every other thread. */
 struct signal_watch {
@@ -197,6 +198,9 @@ static int start_signal_watch(struct signal_watch *watch, struct uhyve_vm *vm)
 	sigaddset(&watch->signals, SIGINT);
 	sigaddset(&watch->signals, SIGTERM);
 	sigaddset(&watch->signals, SIGHUP);
+	sigaddset(&watch->signals, SIGUSR1);
+	sigaddset(&watch->signals, SIGUSR2);
+	sigaddset(&watch->signals, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &watch->signals, NULL);
 	return pthread_create(&watch->thread, NULL, watch_signals, watch);
 }
