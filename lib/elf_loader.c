@@ -489,7 +489,7 @@ out:
 	return rc;
 }
 
-/* What apply_relocation() needs to write into guest memory. */
+/* Inputs of apply_relocation() for writing into guest memory. */
 struct load_context {
 	const struct guest_mem *mem;
 	uint64_t base;	    /* K: added to every relocated address */

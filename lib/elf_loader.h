@@ -8,7 +8,7 @@
 
 #include "guest_mem.h"
 
-/* What a kernel file says about itself, as read by elf_loader_parse(). */
+/* Properties of a kernel file, as read by elf_loader_parse(). */
 struct kernel_image {
 	bool relocatable;	    /* ET_DYN (static-pie) */
 	uint32_t interface_version; /* UHYVEIF note, 1 when absent */

@@ -12,7 +12,7 @@
  * returns `code` (a negative errno value), so a failure path can read
  *     return set_error(error, -EINVAL, "memory size %llu ...", size);
  * The message is allocated with malloc() because callers free it with
- * free(); an earlier message in *error is freed first.
+ * free(). An earlier message in *error is freed first.
  */
 int set_error(char **error, int code, const char *format, ...)
     __attribute__((format(printf, 3, 4)));

@@ -19,7 +19,7 @@
  * (newlib) sees the padding as empty strings in environ. */
 #define V1_MIN_ENV_ENTRIES 32
 
-/* Where guest memory and the kernel go. */
+/* Placement of guest memory and the kernel. */
 struct guest_layout {
 	uint64_t memory_start; /* G */
 	uint64_t memory_size;  /* M */

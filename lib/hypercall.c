@@ -191,7 +191,7 @@ static enum hypercall_result v1_cmdsize(struct call *call)
 }
 
 /* Writes each string of `strings` to the gpa stored in the guest's array
- * at `array`; stops at the first slot or string that is out of range. */
+ * at `array`. Stops at the first slot or string that is out of range. */
 static void copy_strings_to_guest(struct call *call, uint64_t array,
 				  GPtrArray *strings, const char *what)
 {

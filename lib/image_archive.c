@@ -16,6 +16,7 @@
 #include <zlib.h>
 #endif
 
+#include "byte_size.h"
 #include "filetree.h"
 #include "guest_files.h"
 #include "toml.h"
@@ -173,45 +174,6 @@ static int get_string_array(const struct toml_table *table, const char *key,
 	return rc;
 }
 
-struct size_suffix {
-	const char *name;
-	unsigned shift;
-};
-
-/* Byte sizes as the launcher's --memory-size takes them: binary units. */
-static const struct size_suffix size_suffixes[] = {
-    {"", 0},	 {"b", 0},   {"k", 10},	  {"ki", 10}, {"kib", 10}, {"kb", 10},
-    {"m", 20},	 {"mi", 20}, {"mib", 20}, {"mb", 20}, {"g", 30},   {"gi", 30},
-    {"gib", 30}, {"gb", 30}, {"t", 40},	  {"ti", 40}, {"tib", 40}, {"tb", 40},
-};
-
-/* Parses "64MiB", "512M", "1GiB" or a plain number of bytes. */
-static bool parse_size(const char *text, uint64_t *bytes)
-{
-	char *end = NULL;
-	uint64_t number;
-
-	if (!g_ascii_isdigit(text[0]))
-		return false;
-	errno = 0;
-	number = g_ascii_strtoull(text, &end, 10);
-	if (errno)
-		return false;
-	while (*end == ' ')
-		end++;
-	for (size_t i = 0; i < G_N_ELEMENTS(size_suffixes); i++) {
-		unsigned shift = size_suffixes[i].shift;
-
-		if (g_ascii_strcasecmp(end, size_suffixes[i].name))
-			continue;
-		if (shift && number > (UINT64_MAX >> shift))
-			return false;
-		*bytes = number << shift;
-		return true;
-	}
-	return false;
-}
-
 static int read_requirements(const struct toml_table *root,
 			     struct image_archive *archive, char **error)
 {
@@ -225,7 +187,8 @@ static int read_requirements(const struct toml_table *root,
 	table = value->table;
 
 	rc = get_value(table, "memory", TOML_STRING, false, &value, error);
-	if (rc == 0 && value && !parse_size(value->string, &archive->memory))
+	if (rc == 0 && value &&
+	    !parse_byte_size(value->string, &archive->memory))
 		rc = config_error(value, error,
 				  "requirements.memory \"%s\" is not a byte "
 				  "size such as 64MiB, 512M or 1GiB",

@@ -28,14 +28,14 @@
 #define PCI_CONFIG_ADDRESS 0xCF8
 #define PCI_CONFIG_DATA	   0xCFC
 
-/* What a handled exit means for the vCPU's loop. */
+/* Outcome of a handled exit for the vCPU's loop. */
 enum exit_action {
 	EXIT_CONTINUE,
 	EXIT_STOP,
 };
 
 /* The signal that interrupts KVM_RUN when a run ends. Its handler does
- * nothing: KVM_RUN returns -EINTR and the loop sees the end of the run.
+ * nothing: KVM_RUN returns -EINTR and the loop notices the end of the run.
  * Installing it is the library's only process-wide state. */
 static int kick_signal(void)
 {

@@ -59,7 +59,7 @@ struct uhyve_vcpu {
 	char *error; /* why this vCPU ended the run, or NULL */
 };
 
-/* Why a run ended; the first reason recorded wins. */
+/* Reason a run ended. The first reason recorded wins. */
 enum run_end {
 	RUN_END_NONE = 0,
 	RUN_END_EXIT,	/* the guest's Exit hypercall */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byte_size.h"
 #include "config_file.h"
 
 extern char **environ;
@@ -30,42 +31,10 @@ static int invalid(char **error, const char *format, ...)
 	return -EINVAL;
 }
 
-struct size_suffix {
-	const char *name;
-	unsigned shift;
-};
-
-static const struct size_suffix size_suffixes[] = {
-    {"", 0},	 {"b", 0},   {"k", 10},	  {"ki", 10}, {"kib", 10}, {"kb", 10},
-    {"m", 20},	 {"mi", 20}, {"mib", 20}, {"mb", 20}, {"g", 30},   {"gi", 30},
-    {"gib", 30}, {"gb", 30}, {"t", 40},	  {"ti", 40}, {"tib", 40}, {"tb", 40},
-};
-
 int parse_size(const char *text, uint64_t *bytes, char **error)
 {
-	char *end = NULL;
-	uint64_t number;
-
-	if (!text || !g_ascii_isdigit(text[0]))
-		goto invalid;
-	errno = 0;
-	number = g_ascii_strtoull(text, &end, 10);
-	if (errno)
-		goto invalid;
-	while (*end == ' ')
-		end++;
-
-	for (size_t i = 0; i < G_N_ELEMENTS(size_suffixes); i++) {
-		unsigned shift = size_suffixes[i].shift;
-
-		if (g_ascii_strcasecmp(end, size_suffixes[i].name))
-			continue;
-		if (shift && number > (UINT64_MAX >> shift))
-			goto invalid;
-		*bytes = number << shift;
+	if (parse_byte_size(text, bytes))
 		return 0;
-	}
-invalid:
 	return invalid(error,
 		       "invalid size \"%s\": use a number of bytes with an "
 		       "optional suffix such as 64MiB, 512M or 1GiB",

@@ -13,9 +13,9 @@
  *
  * Every function that can fail returns 0 on success or a negative errno
  * value on failure. Where it takes `char **error`, a non-NULL pointer
- * receives a message that names the cause (the file, the value, the limit);
- * the caller owns it and frees it with free(). On success *error is left
- * untouched.
+ * receives a message that names the cause (the file, the value, the limit).
+ * The caller owns that message and frees it with free(). On success
+ * *error is left untouched.
  *
  * The library never prints, exits or aborts on its own. It logs through
  * GLib under the "uhyve" domain, and only at the verbosity a caller sets
@@ -66,7 +66,8 @@ enum uhyve_feature {
  * return false, so a caller built against a newer header can probe. */
 bool uhyve_feature_supported(enum uhyve_feature feature);
 
-/* Where the guest's serial output and its writes to descriptors 1 and 2 go. */
+/* Destination of the guest's serial output and its writes to descriptors 1
+ * and 2. */
 enum uhyve_output_kind {
 	UHYVE_OUTPUT_STDOUT = 0, /* the host's standard output (default) */
 	UHYVE_OUTPUT_FILE = 1,	 /* a new file; an existing one is rejected */
